@@ -1,0 +1,1 @@
+//! Canonical formatting (filled in below).

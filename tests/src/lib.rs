@@ -1,0 +1,1 @@
+//! See `tests/` for the integration suite.
