@@ -1,1 +1,10 @@
+//! The Corral compiler: diagnostics, module loading and name resolution,
+//! type checking, lowering to the IR, and the concrete evaluator.
 
+pub mod diagnostics;
+pub mod eval;
+pub mod ir;
+pub mod resolve;
+pub mod source;
+
+pub use resolve::{Compilation, Options, compile_file, compile_source};

@@ -1,0 +1,572 @@
+//! Typing and lowering of set expressions.
+//!
+//! Typing is bidirectional. [`Ctx::natural`] infers the type an expression
+//! has on its own (names have their declared type, numbers are ports, a
+//! string literal has none yet); [`Ctx::lower`] then lowers it at the type
+//! the context expects, so `"github.com"` becomes a host in `connect` and
+//! `"/usr"` a path in `read`. Hosts widen to endpoints on every port.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use corral_grammar::ast::{Expr, ExprKind, QualName, SetOp, Span};
+
+use super::load::LoadedModule;
+use crate::diagnostics::{Code, Diagnostic, did_you_mean};
+use crate::ir::host::{BUILTIN_SETS, builtin_set};
+use crate::ir::{
+    EndpointAtom, EndpointSet, HostAtom, HostSet, PathPattern, PathSet, PortRange, PortSet, Segment,
+    Set,
+};
+use crate::source::{FileId, SourceSpan};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Ty {
+    Paths,
+    Hosts,
+    Ports,
+    Endpoints,
+}
+
+impl Ty {
+    pub const ALL: [Ty; 4] = [Ty::Paths, Ty::Hosts, Ty::Ports, Ty::Endpoints];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Paths => "paths",
+            Ty::Hosts => "hosts",
+            Ty::Ports => "ports",
+            Ty::Endpoints => "endpoints",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Ty> {
+        Ty::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// May a value of type `self` stand where `expected` is wanted?
+    pub fn fits(self, expected: Ty) -> bool {
+        self == expected || (self == Ty::Hosts && expected == Ty::Endpoints)
+    }
+
+    /// The common type of two operands, if they have one.
+    fn join(self, other: Ty) -> Option<Ty> {
+        if self.fits(other) {
+            Some(other)
+        } else if other.fits(self) {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A lowered set of one type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Paths(PathSet),
+    Hosts(HostSet),
+    Ports(PortSet),
+    Endpoints(EndpointSet),
+}
+
+impl Value {
+    pub fn ty(&self) -> Ty {
+        match self {
+            Value::Paths(_) => Ty::Paths,
+            Value::Hosts(_) => Ty::Hosts,
+            Value::Ports(_) => Ty::Ports,
+            Value::Endpoints(_) => Ty::Endpoints,
+        }
+    }
+
+    fn empty(ty: Ty) -> Value {
+        match ty {
+            Ty::Paths => Value::Paths(Set::Empty),
+            Ty::Hosts => Value::Hosts(Set::Empty),
+            Ty::Ports => Value::Ports(Set::Empty),
+            Ty::Endpoints => Value::Endpoints(Set::Empty),
+        }
+    }
+
+    /// The value at type `ty`, widening hosts to endpoints on every port.
+    fn coerce(self, ty: Ty) -> Option<Value> {
+        match (self, ty) {
+            (Value::Hosts(h), Ty::Endpoints) => Some(Value::Endpoints(Set::Atom(EndpointAtom {
+                hosts: h,
+                ports: Set::Atom(PortRange::ALL),
+            }))),
+            (v, t) if v.ty() == t => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn depth(&self) -> usize {
+        match self {
+            Value::Paths(s) => s.depth(),
+            Value::Hosts(s) => s.depth(),
+            Value::Ports(s) => s.depth(),
+            Value::Endpoints(s) => {
+                s.depth() + s.atoms().iter().map(|a| a.hosts.depth().max(a.ports.depth())).max().unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// What a name in a module stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Def {
+    Let(usize),
+    Param(usize),
+    Policy(usize),
+    /// Index into the module's import edges.
+    Import(usize),
+}
+
+impl Def {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Def::Let(_) => "a `let`",
+            Def::Param(_) => "a `param`",
+            Def::Policy(_) => "a policy",
+            Def::Import(_) => "a module",
+        }
+    }
+}
+
+/// The names a module defines.
+#[derive(Default)]
+pub(crate) struct Scope {
+    pub defs: BTreeMap<String, (Def, Span)>,
+}
+
+/// What a qualified name resolved to.
+pub(crate) enum Resolved<'a> {
+    Value(&'a Value),
+    /// A definition that failed to lower; its error is already reported.
+    Poisoned,
+    Builtin(HostSet),
+    Policy { module: usize, item: usize },
+    Module,
+}
+
+/// Everything needed to resolve and lower expressions of one module.
+pub(crate) struct Ctx<'a> {
+    pub modules: &'a [LoadedModule],
+    pub scopes: &'a [Scope],
+    /// Lowered lets and params of each module; `None` marks a failed one.
+    pub values: &'a [HashMap<String, Option<Value>>],
+    pub module: usize,
+    /// The file spans point into: the module's, or a `--set` value's.
+    pub file: FileId,
+    pub home: &'a str,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn at(&self, span: Span) -> SourceSpan {
+        SourceSpan::new(self.file, span)
+    }
+
+    /// Resolves a name without reporting anything.
+    pub fn lookup(&self, q: &QualName) -> Result<Resolved<'a>, Diagnostic> {
+        let values = self.values;
+        let scopes = self.scopes;
+        let lookup_in = |module: usize, name: &str| -> Option<Resolved<'a>> {
+            let (def, _) = scopes[module].defs.get(name)?;
+            Some(match *def {
+                Def::Let(_) | Def::Param(_) => match values[module].get(name) {
+                    Some(Some(v)) => Resolved::Value(v),
+                    _ => Resolved::Poisoned,
+                },
+                Def::Policy(item) => Resolved::Policy { module, item },
+                Def::Import(_) => Resolved::Module,
+            })
+        };
+        let first = &q.parts[0];
+        if q.parts.len() == 1 {
+            if let Some(r) = lookup_in(self.module, &first.name) {
+                return Ok(r);
+            }
+            if let Some(set) = builtin_set(&first.name) {
+                return Ok(Resolved::Builtin(set));
+            }
+            let candidates = scopes[self.module].defs.keys().map(String::as_str).chain(BUILTIN_SETS);
+            let mut d = Diagnostic::error(Code::UnknownName, format!("unknown name `{}`", first.name))
+                .primary(self.at(first.span), "not defined, imported or built in");
+            if let Some(h) = did_you_mean(&first.name, candidates) {
+                d = d.help(h);
+            }
+            return Err(d);
+        }
+        let target = match scopes[self.module].defs.get(&first.name) {
+            Some((Def::Import(edge), _)) => self.modules[self.module].imports[*edge].target,
+            Some((def, _)) => {
+                return Err(Diagnostic::error(Code::UnknownName, format!("`{}` is not a module", first.name))
+                    .primary(self.at(first.span), format!("this is {}", def.kind()))
+                    .help("only imported modules have members"));
+            }
+            None => {
+                let candidates = scopes[self.module]
+                    .defs
+                    .iter()
+                    .filter(|(_, (d, _))| matches!(d, Def::Import(_)))
+                    .map(|(n, _)| n.as_str());
+                let mut d = Diagnostic::error(Code::UnknownName, format!("unknown module `{}`", first.name))
+                    .primary(self.at(first.span), "not imported");
+                d = match did_you_mean(&first.name, candidates) {
+                    Some(h) => d.help(h),
+                    None => d.help(format!("import it: `import std.{}`", first.name)),
+                };
+                return Err(d);
+            }
+        };
+        // A failed import was reported where it failed.
+        let Some(target) = target else { return Ok(Resolved::Poisoned) };
+        let member = &q.parts[1];
+        if q.parts.len() > 2 {
+            return Err(Diagnostic::error(Code::UnknownName, format!("`{}` has no members", q.dotted()))
+                .primary(self.at(q.parts[2].span), "names have at most one `.`"));
+        }
+        match lookup_in(target, &member.name) {
+            Some(Resolved::Module) => Err(Diagnostic::error(
+                Code::UnknownName,
+                format!("`{}` is an import of `{}`, not a member", member.name, first.name),
+            )
+            .primary(self.at(member.span), "imports are not re-exported")
+            .help(format!("import that module directly where you need `{}`", member.name))),
+            Some(r) => Ok(r),
+            None => {
+                let candidates = scopes[target]
+                    .defs
+                    .iter()
+                    .filter(|(_, (d, _))| !matches!(d, Def::Import(_)))
+                    .map(|(n, _)| n.as_str());
+                let mut d = Diagnostic::error(
+                    Code::UnknownName,
+                    format!("`{}` has no member `{}`", first.name, member.name),
+                )
+                .primary(self.at(member.span), "not defined in that module");
+                if let Some(h) = did_you_mean(&member.name, candidates) {
+                    d = d.help(h);
+                }
+                Err(d)
+            }
+        }
+    }
+
+    /// The type an expression has on its own, if it has one yet. Reports
+    /// nothing.
+    pub fn natural(&self, expr: &Expr) -> Option<Ty> {
+        match &expr.kind {
+            ExprKind::Str(_) | ExprKind::Error => None,
+            ExprKind::Int(_) | ExprKind::Range(..) | ExprKind::Wildcard => Some(Ty::Ports),
+            ExprKind::Under(_) => Some(Ty::Paths),
+            ExprKind::Endpoint(..) => Some(Ty::Endpoints),
+            ExprKind::Paren(e) => self.natural(e),
+            ExprKind::Name(q) => match self.lookup(q) {
+                Ok(Resolved::Value(v)) => Some(v.ty()),
+                Ok(Resolved::Builtin(_)) => Some(Ty::Hosts),
+                _ => None,
+            },
+            ExprKind::List(items) => self.join_all(items.iter()),
+            ExprKind::Chain { first, rest } => {
+                self.join_all(std::iter::once(first.as_ref()).chain(rest.iter().map(|(_, e)| e)))
+            }
+        }
+    }
+
+    fn join_all<'e>(&self, exprs: impl Iterator<Item = &'e Expr>) -> Option<Ty> {
+        let mut acc: Option<Ty> = None;
+        for e in exprs {
+            if let Some(t) = self.natural(e) {
+                acc = match acc {
+                    None => Some(t),
+                    Some(a) => Some(a.join(t).unwrap_or(a)),
+                };
+            }
+        }
+        acc
+    }
+
+    /// The type of a `let` without annotation: its natural type, or for a
+    /// bare string, paths if it looks like one and hosts otherwise.
+    pub fn infer(&self, expr: &Expr) -> Option<Ty> {
+        self.natural(expr).or_else(|| {
+            first_string(expr).map(|s| {
+                if s.starts_with('/') || s.starts_with('~') || s.contains('/') && HostAtom::parse(s).is_err() {
+                    Ty::Paths
+                } else {
+                    Ty::Hosts
+                }
+            })
+        })
+    }
+
+    /// Lowers `expr` at type `ty`, reporting what is wrong. `None` means an
+    /// error was reported.
+    pub fn lower(&mut self, expr: &Expr, ty: Ty) -> Option<Value> {
+        if let Some(found) = self.natural(expr) {
+            if !found.fits(ty) {
+                self.diags.push(
+                    Diagnostic::error(Code::TypeMismatch, format!("expected {ty}, found {found}"))
+                        .primary(self.at(expr.span), format!("this is {found}"))
+                        .help(mismatch_help(ty, found)),
+                );
+                return None;
+            }
+        }
+        match &expr.kind {
+            ExprKind::Error => None,
+            ExprKind::Paren(e) => self.lower(e, ty),
+            ExprKind::Str(s) => self.lower_string(s, expr.span, ty),
+            ExprKind::Int(n) => self.port(*n, expr.span).map(|p| ports(PortRange { lo: p, hi: p }, ty)),
+            ExprKind::Range(a, b) => {
+                let (lo, hi) = (self.port(*a, expr.span)?, self.port(*b, expr.span)?);
+                if lo > hi {
+                    self.diags.push(
+                        Diagnostic::error(Code::InvalidPort, format!("reversed port range `{a}..{b}`"))
+                            .primary(self.at(expr.span), "the first port is above the last")
+                            .help(format!("write `{b}..{a}`")),
+                    );
+                    return None;
+                }
+                Some(ports(PortRange { lo, hi }, ty))
+            }
+            ExprKind::Wildcard => Some(ports(PortRange::ALL, ty)),
+            ExprKind::Name(q) => match self.lookup(q) {
+                Ok(Resolved::Value(v)) => v.clone().coerce(ty),
+                Ok(Resolved::Builtin(h)) => Value::Hosts(h).coerce(ty),
+                Ok(Resolved::Poisoned) => None,
+                Ok(Resolved::Policy { .. } | Resolved::Module) => {
+                    let what = if matches!(self.lookup(q), Ok(Resolved::Module)) { "a module" } else { "a policy" };
+                    self.diags.push(
+                        Diagnostic::error(Code::NotASet, format!("`{}` is {what}, not a set", q.dotted()))
+                            .primary(self.at(q.span), format!("expected {ty}")),
+                    );
+                    None
+                }
+                Err(d) => {
+                    self.diags.push(d);
+                    None
+                }
+            },
+            ExprKind::Under(inner) => {
+                let Value::Paths(set) = self.lower(inner, Ty::Paths)? else { return None };
+                match under(set) {
+                    Some(s) => Some(Value::Paths(s)),
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error(Code::TypeMismatch, "`under` of an intersection or difference")
+                                .primary(self.at(inner.span), "`under` needs patterns or unions of them")
+                                .help("apply `under` to each pattern, then combine: `under \"/a\" - under \"/a/b\"`"),
+                        );
+                        None
+                    }
+                }
+            }
+            ExprKind::Endpoint(h, p) => {
+                let hosts = self.lower(h, Ty::Hosts);
+                let ports = self.lower(p, Ty::Ports);
+                match (hosts?, ports?) {
+                    (Value::Hosts(hosts), Value::Ports(ports)) => {
+                        Some(Value::Endpoints(Set::Atom(EndpointAtom { hosts, ports })))
+                    }
+                    _ => None,
+                }
+            }
+            ExprKind::List(items) => {
+                let checked = self.check_operands(items.iter().map(|e| (None, e)).collect());
+                let mut parts = Vec::new();
+                let mut failed = false;
+                for (item, ok) in items.iter().zip(checked) {
+                    match ok.then(|| self.lower(item, ty)).flatten() {
+                        Some(v) => parts.push(v),
+                        None => failed = true,
+                    }
+                }
+                if failed { None } else { combine_union(parts, ty) }
+            }
+            ExprKind::Chain { first, rest } => {
+                let operands: Vec<(Option<SetOp>, &Expr)> = std::iter::once((None, first.as_ref()))
+                    .chain(rest.iter().map(|(op, e)| (Some(op.node), e)))
+                    .collect();
+                let checked = self.check_operands(operands.clone());
+                let mut acc: Option<Value> = None;
+                let mut failed = false;
+                for ((op, e), ok) in operands.into_iter().zip(checked) {
+                    let v = ok.then(|| self.lower(e, ty)).flatten();
+                    let Some(v) = v else {
+                        failed = true;
+                        continue;
+                    };
+                    acc = Some(match (acc, op) {
+                        (None, _) | (_, None) => v,
+                        (Some(a), Some(op)) => apply(op, a, v),
+                    });
+                }
+                if failed { None } else { acc.or(Some(Value::empty(ty))) }
+            }
+        }
+    }
+
+    /// Reports operands of one operator whose types differ, pointing at both;
+    /// returns which operands are fit to lower.
+    fn check_operands(&mut self, operands: Vec<(Option<SetOp>, &Expr)>) -> Vec<bool> {
+        let naturals: Vec<Option<Ty>> = operands.iter().map(|(_, e)| self.natural(e)).collect();
+        let mut ok = vec![true; operands.len()];
+        let Some(anchor) = naturals.iter().position(Option::is_some) else { return ok };
+        let Some(mut acc) = naturals[anchor] else { return ok };
+        for (i, nat) in naturals.iter().enumerate() {
+            let Some(t) = *nat else { continue };
+            match acc.join(t) {
+                Some(j) => acc = j,
+                None => {
+                    ok[i] = false;
+                    let (op, e) = operands[i];
+                    let sym = op.map_or(",", SetOp::symbol);
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::TypeMismatch,
+                            format!("`{sym}` combines {} and {t}", naturals[anchor].map_or("?", Ty::name)),
+                        )
+                        .primary(self.at(e.span), format!("this is {t}"))
+                        .secondary(
+                            self.at(operands[anchor].1.span),
+                            format!("this is {}", naturals[anchor].map_or("?", Ty::name)),
+                        )
+                        .help("set operators combine sets of one type"),
+                    );
+                }
+            }
+        }
+        ok
+    }
+
+    fn port(&mut self, n: u64, span: Span) -> Option<u16> {
+        match u16::try_from(n) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                self.diags.push(
+                    Diagnostic::error(Code::InvalidPort, format!("port `{n}` out of range"))
+                        .primary(self.at(span), "ports are 0 to 65535"),
+                );
+                None
+            }
+        }
+    }
+
+    fn lower_string(&mut self, s: &str, span: Span, ty: Ty) -> Option<Value> {
+        match ty {
+            Ty::Paths => match PathPattern::parse(s, self.home) {
+                Ok(p) => Some(Value::Paths(Set::Atom(p))),
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error(Code::InvalidPath, e.message())
+                            .primary(self.at(span), format!("in `{}`", s.escape_debug()))
+                            .help(e.help()),
+                    );
+                    None
+                }
+            },
+            Ty::Hosts | Ty::Endpoints => match HostAtom::parse(s) {
+                Ok(h) => Value::Hosts(Set::Atom(h)).coerce(ty),
+                Err(e) => {
+                    let mut d = Diagnostic::error(Code::InvalidHost, e.message())
+                        .primary(self.at(span), format!("in `{}`", s.escape_debug()))
+                        .help(e.help());
+                    if s.starts_with('/') || s.starts_with('~') {
+                        d = d.note(format!("a path is not a host: this place expects {ty}"));
+                    }
+                    self.diags.push(d);
+                    None
+                }
+            },
+            Ty::Ports => {
+                self.diags.push(
+                    Diagnostic::error(Code::TypeMismatch, "expected ports, found a string")
+                        .primary(self.at(span), "this is a string")
+                        .help("ports are written `443`, `8000..8999` or `*`, without quotes"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn mismatch_help(expected: Ty, found: Ty) -> String {
+    match (expected, found) {
+        (Ty::Endpoints, Ty::Ports) => "add the hosts: `HOSTS:PORTS`, e.g. `net.github:443`".into(),
+        (Ty::Hosts, Ty::Endpoints) => "a host set has no ports here; drop the `:PORTS`".into(),
+        (Ty::Ports, _) => "ports are written `443`, `8000..8999` or `*`".into(),
+        _ => format!("use a set of {expected} here"),
+    }
+}
+
+fn ports(range: PortRange, ty: Ty) -> Value {
+    // `natural` has already refused ports where another type is expected.
+    debug_assert_eq!(ty, Ty::Ports);
+    Value::Ports(Set::Atom(range))
+}
+
+fn first_string(expr: &Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Str(s) => Some(s),
+        ExprKind::Paren(e) => first_string(e),
+        ExprKind::List(items) => items.iter().find_map(first_string),
+        ExprKind::Chain { first, .. } => first_string(first),
+        _ => None,
+    }
+}
+
+/// `under S` for a union of patterns: each pattern `p` becomes `p | p/**`.
+fn under(set: PathSet) -> Option<PathSet> {
+    match set {
+        Set::Empty => Some(Set::Empty),
+        Set::Atom(p) => {
+            let mut deeper = p.clone();
+            deeper.segments.push(Segment::AnyDepth);
+            Some(Set::union([Set::Atom(p), Set::Atom(deeper)]))
+        }
+        Set::Union(items) => {
+            let mut out = Vec::new();
+            for s in items {
+                out.push(under(s)?);
+            }
+            Some(Set::union(out))
+        }
+        Set::Inter(_) | Set::Diff(..) => None,
+    }
+}
+
+fn combine_union(values: Vec<Value>, ty: Ty) -> Option<Value> {
+    let mut acc = Value::empty(ty);
+    for v in values {
+        acc = apply(SetOp::Union, acc, v);
+    }
+    Some(acc)
+}
+
+fn apply(op: SetOp, a: Value, b: Value) -> Value {
+    fn go<A>(op: SetOp, a: Set<A>, b: Set<A>) -> Set<A> {
+        match op {
+            SetOp::Union => Set::union([a, b]),
+            SetOp::Inter => Set::inter([a, b]),
+            SetOp::Diff => Set::diff(a, b),
+        }
+    }
+    match (a, b) {
+        (Value::Paths(a), Value::Paths(b)) => Value::Paths(go(op, a, b)),
+        (Value::Hosts(a), Value::Hosts(b)) => Value::Hosts(go(op, a, b)),
+        (Value::Ports(a), Value::Ports(b)) => Value::Ports(go(op, a, b)),
+        (Value::Endpoints(a), Value::Endpoints(b)) => Value::Endpoints(go(op, a, b)),
+        // Operands were lowered at one type; keep the left side otherwise.
+        (a, _) => a,
+    }
+}

@@ -1,0 +1,92 @@
+//! Syntax errors from the parser, as coded diagnostics.
+
+use corral_grammar::{SyntaxError, SyntaxErrorKind};
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{FileId, SourceSpan};
+
+const KEYWORD_NAMES: &[&str] = &[
+    "`read`", "`list`", "`write`", "`create`", "`delete`", "`exec`", "`clipboard`", "`screen`",
+    "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`", "`local`",
+    "`from`", "`as`", "`under`", "`connect`", "`bind`", "`tcp`", "`udp`",
+];
+
+pub(crate) fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
+    let span = SourceSpan::new(file, err.span);
+    match &err.kind {
+        SyntaxErrorKind::UnexpectedToken { found, expected } => {
+            let mut d = Diagnostic::error(Code::UnexpectedToken, format!("unexpected {found}"))
+                .primary(span, expected_label(expected));
+            if expected.iter().any(|e| e == "a name") && KEYWORD_NAMES.contains(&found.as_str()) {
+                d = d.help(format!("{found} is a keyword and cannot be used as a name"));
+            } else if found == "`}`" && expected.is_empty() {
+                d = d.help("this `}` closes no `{`");
+            }
+            d
+        }
+        SyntaxErrorKind::UnexpectedEof { expected } => {
+            Diagnostic::error(Code::UnexpectedEof, "unexpected end of file")
+                .primary(span, expected_label(expected))
+        }
+        SyntaxErrorKind::InvalidCharacter(c) => {
+            let shown = if c.is_control() { format!("{:?}", c) } else { format!("`{c}`") };
+            let mut d = Diagnostic::error(Code::InvalidCharacter, format!("invalid character {shown}"))
+                .primary(span, "no token starts with this character");
+            if *c == '\'' {
+                d = d.help("strings are written in double quotes");
+            } else if *c == ';' {
+                d = d.help("statements need no `;`: one per line");
+            }
+            d
+        }
+        SyntaxErrorKind::UnterminatedString => {
+            Diagnostic::error(Code::UnterminatedString, "unterminated string")
+                .primary(span, "this string has no closing `\"`")
+                .help("strings end on the line they start; close it with `\"`")
+        }
+        SyntaxErrorKind::UnterminatedComment => {
+            Diagnostic::error(Code::UnterminatedComment, "unterminated block comment")
+                .primary(span, "this comment has no closing `*/`")
+        }
+        SyntaxErrorKind::InvalidEscape(esc) => {
+            Diagnostic::error(Code::InvalidEscape, format!("invalid escape `{esc}`"))
+                .primary(span, "in this string")
+                .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\0` and `\\u{HEX}`")
+        }
+        SyntaxErrorKind::IntegerTooLarge => {
+            Diagnostic::error(Code::IntegerTooLarge, "number too large")
+                .primary(span, "does not fit in 64 bits")
+        }
+        SyntaxErrorKind::TooDeep => Diagnostic::error(Code::NestingTooDeep, "nesting too deep")
+            .primary(span, format!("more than {} levels", corral_grammar::lexer::MAX_NESTING))
+            .help("name inner parts with `let` to flatten the expression"),
+    }
+}
+
+fn expected_label(expected: &[String]) -> String {
+    match expected.len() {
+        0 => "not expected here".to_owned(),
+        1..=6 => format!("expected {}", join_or(expected)),
+        _ => {
+            let starts_stmt = expected.iter().any(|e| e == "`allow`");
+            let starts_item = expected.iter().any(|e| e == "`policy`");
+            if starts_stmt && expected.iter().any(|e| e == "`}`") {
+                "expected a rule, a setting, an assertion or `}`".to_owned()
+            } else if starts_item {
+                "expected `import`, `let`, `param` or `policy`".to_owned()
+            } else if expected.iter().any(|e| e == "a string") && expected.iter().any(|e| e == "a name") {
+                "expected a set expression".to_owned()
+            } else {
+                format!("expected {} or another token", join_or(&expected[..5]))
+            }
+        }
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
