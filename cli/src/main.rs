@@ -1,1 +1,50 @@
-fn main() {}
+//! The `corral` command line. Only this crate prints and chooses exit codes.
+
+// The CLI is the one place that writes to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod check;
+mod common;
+mod eval;
+mod fmt;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Corral: declare what an AI agent may touch, prove it, enforce it.
+#[derive(Parser, Debug)]
+#[command(name = "corral", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse, resolve, type-check and lower policies; report every problem.
+    Check(check::CheckArgs),
+    /// Decide one access with the concrete evaluator and name the deciding rules.
+    Eval(eval::EvalArgs),
+    /// Format policy files canonically.
+    Fmt(fmt::FmtArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(common::EXIT_USAGE),
+            };
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+    };
+    ExitCode::from(code)
+}

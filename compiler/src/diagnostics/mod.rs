@@ -7,6 +7,7 @@ pub mod render;
 use serde::Serialize;
 
 pub use codes::Code;
+pub use crate::resolve::syntax_diagnostic;
 
 use crate::source::SourceSpan;
 

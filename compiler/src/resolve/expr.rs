@@ -312,7 +312,8 @@ impl<'a> Ctx<'a> {
     /// Lowers `expr` at type `ty`, reporting what is wrong. `None` means an
     /// error was reported.
     pub fn lower(&mut self, expr: &Expr, ty: Ty) -> Option<Value> {
-        if let Some(found) = self.natural(expr) {
+        let compound = matches!(expr.kind, ExprKind::Chain { .. } | ExprKind::List(_));
+        if let Some(found) = self.natural(expr).filter(|_| !compound || !self.any_operand_fits(expr, ty)) {
             if !found.fits(ty) {
                 self.diags.push(
                     Diagnostic::error(Code::TypeMismatch, format!("expected {ty}, found {found}"))
@@ -382,7 +383,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             ExprKind::List(items) => {
-                let checked = self.check_operands(items.iter().map(|e| (None, e)).collect());
+                let checked = self.check_operands(items.iter().map(|e| (None, e)).collect(), ty);
                 let mut parts = Vec::new();
                 let mut failed = false;
                 for (item, ok) in items.iter().zip(checked) {
@@ -397,7 +398,7 @@ impl<'a> Ctx<'a> {
                 let operands: Vec<(Option<SetOp>, &Expr)> = std::iter::once((None, first.as_ref()))
                     .chain(rest.iter().map(|(op, e)| (Some(op.node), e)))
                     .collect();
-                let checked = self.check_operands(operands.clone());
+                let checked = self.check_operands(operands.clone(), ty);
                 let mut acc: Option<Value> = None;
                 let mut failed = false;
                 for ((op, e), ok) in operands.into_iter().zip(checked) {
@@ -416,35 +417,35 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Reports operands of one operator whose types differ, pointing at both;
+    /// Does some operand of a chain or list fit `ty` (or take it from the
+    /// context, as a string does)?
+    fn any_operand_fits(&self, expr: &Expr, ty: Ty) -> bool {
+        let fits = |e: &Expr| self.natural(e).is_none_or(|t| t.fits(ty));
+        match &expr.kind {
+            ExprKind::List(items) => items.iter().any(fits),
+            ExprKind::Chain { first, rest } => fits(first) || rest.iter().any(|(_, e)| fits(e)),
+            _ => false,
+        }
+    }
+
+    /// Reports the operands of one operator that do not fit the type the
+    /// context expects, pointing at both the operand and one that fits;
     /// returns which operands are fit to lower.
-    fn check_operands(&mut self, operands: Vec<(Option<SetOp>, &Expr)>) -> Vec<bool> {
+    fn check_operands(&mut self, operands: Vec<(Option<SetOp>, &Expr)>, ty: Ty) -> Vec<bool> {
         let naturals: Vec<Option<Ty>> = operands.iter().map(|(_, e)| self.natural(e)).collect();
+        let anchor = naturals.iter().position(|n| n.is_none_or(|t| t.fits(ty)));
         let mut ok = vec![true; operands.len()];
-        let Some(anchor) = naturals.iter().position(Option::is_some) else { return ok };
-        let Some(mut acc) = naturals[anchor] else { return ok };
         for (i, nat) in naturals.iter().enumerate() {
-            let Some(t) = *nat else { continue };
-            match acc.join(t) {
-                Some(j) => acc = j,
-                None => {
-                    ok[i] = false;
-                    let (op, e) = operands[i];
-                    let sym = op.map_or(",", SetOp::symbol);
-                    self.diags.push(
-                        Diagnostic::error(
-                            Code::TypeMismatch,
-                            format!("`{sym}` combines {} and {t}", naturals[anchor].map_or("?", Ty::name)),
-                        )
-                        .primary(self.at(e.span), format!("this is {t}"))
-                        .secondary(
-                            self.at(operands[anchor].1.span),
-                            format!("this is {}", naturals[anchor].map_or("?", Ty::name)),
-                        )
-                        .help("set operators combine sets of one type"),
-                    );
-                }
+            let Some(t) = nat.filter(|t| !t.fits(ty)) else { continue };
+            ok[i] = false;
+            let (op, e) = operands[i];
+            let sym = op.or_else(|| operands.get(1).and_then(|(o, _)| *o)).map_or(",", SetOp::symbol);
+            let mut d = Diagnostic::error(Code::TypeMismatch, format!("`{sym}` combines {ty} and {t}"))
+                .primary(self.at(e.span), format!("this is {t}"));
+            if let Some(a) = anchor {
+                d = d.secondary(self.at(operands[a].1.span), format!("this is {ty}"));
             }
+            self.diags.push(d.help("set operators combine sets of one type"));
         }
         ok
     }

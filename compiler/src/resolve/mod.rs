@@ -8,6 +8,8 @@ mod load;
 mod policy;
 mod syntax;
 
+pub use syntax::syntax_diagnostic;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@ const KEYWORD_NAMES: &[&str] = &[
     "`from`", "`as`", "`under`", "`connect`", "`bind`", "`tcp`", "`udp`",
 ];
 
-pub(crate) fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
+pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
     let span = SourceSpan::new(file, err.span);
     match &err.kind {
         SyntaxErrorKind::UnexpectedToken { found, expected } => {
@@ -63,23 +63,39 @@ pub(crate) fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
     }
 }
 
+const RIGHTS: [&str; 6] = ["`read`", "`list`", "`write`", "`create`", "`delete`", "`exec`"];
+const DEVICES: [&str; 8] = [
+    "`clipboard`", "`screen`", "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`",
+];
+
+/// "expected …", with the rights and the devices each folded into one word.
 fn expected_label(expected: &[String]) -> String {
-    match expected.len() {
+    let has = |set: &[&str]| set.iter().all(|k| expected.iter().any(|e| e == k));
+    let (fold_rights, fold_devices) = (has(&RIGHTS), has(&DEVICES));
+    let mut items: Vec<String> = Vec::new();
+    if fold_rights {
+        items.push("a right".into());
+    }
+    if fold_devices {
+        items.push("a device".into());
+    }
+    items.extend(
+        expected
+            .iter()
+            .filter(|e| !(fold_rights && RIGHTS.contains(&e.as_str())) && !(fold_devices && DEVICES.contains(&e.as_str())))
+            .cloned(),
+    );
+    let starts_stmt = expected.iter().any(|e| e == "`allow`") && expected.iter().any(|e| e == "`}`");
+    let starts_item = expected.iter().any(|e| e == "`policy`") && expected.iter().any(|e| e == "`import`");
+    match items.len() {
         0 => "not expected here".to_owned(),
-        1..=6 => format!("expected {}", join_or(expected)),
-        _ => {
-            let starts_stmt = expected.iter().any(|e| e == "`allow`");
-            let starts_item = expected.iter().any(|e| e == "`policy`");
-            if starts_stmt && expected.iter().any(|e| e == "`}`") {
-                "expected a rule, a setting, an assertion or `}`".to_owned()
-            } else if starts_item {
-                "expected `import`, `let`, `param` or `policy`".to_owned()
-            } else if expected.iter().any(|e| e == "a string") && expected.iter().any(|e| e == "a name") {
-                "expected a set expression".to_owned()
-            } else {
-                format!("expected {} or another token", join_or(&expected[..5]))
-            }
+        _ if starts_stmt => "expected a rule, a setting, an assertion or `}`".to_owned(),
+        _ if starts_item => "expected `import`, `let`, `param` or `policy`".to_owned(),
+        1..=7 => format!("expected {}", join_or(&items)),
+        _ if expected.iter().any(|e| e == "a string") && expected.iter().any(|e| e == "a name") => {
+            "expected a set expression".to_owned()
         }
+        _ => format!("expected {}, …", items[..6].join(", ")),
     }
 }
 

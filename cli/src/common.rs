@@ -1,0 +1,98 @@
+//! Options shared by the commands, compiling with them, and printing
+//! diagnostics.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use corral_compiler::diagnostics::render::{HumanStyle, render_human};
+use corral_compiler::diagnostics::{Diagnostic, Severity};
+use corral_compiler::source::SourceMap;
+use corral_compiler::{Compilation, Options};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAIL: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+/// `--home`, `--set`, `--lib`: how names in a policy are bound.
+#[derive(Args, Debug, Clone)]
+pub struct CompileArgs {
+    /// The directory `~` stands for [default: $HOME].
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Bind a `param` of the file: `--set workspace=/home/u/src/app`.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+    /// Add a root for `import a.b` (searched after the file's directory).
+    #[arg(long = "lib", value_name = "DIR")]
+    pub lib: Vec<PathBuf>,
+}
+
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, found `{s}`")),
+    }
+}
+
+impl CompileArgs {
+    /// The compiler options, or a usage error.
+    pub fn options(&self) -> Result<Options, String> {
+        let home = match &self.home {
+            Some(h) => h.to_string_lossy().into_owned(),
+            None => std::env::var("HOME").map_err(|_| "`$HOME` is not set; pass `--home DIR`".to_owned())?,
+        };
+        if !home.starts_with('/') {
+            return Err(format!("`--home {home}` is not an absolute path"));
+        }
+        let home = if home.len() > 1 { home.trim_end_matches('/').to_owned() } else { home };
+        Ok(Options { home, lib_dirs: self.lib.clone(), params: self.set.clone() })
+    }
+}
+
+/// Compiles one file; an unreadable file is a usage error.
+pub fn compile(path: &Path, options: &Options) -> Result<Compilation, String> {
+    corral_compiler::compile_file(path, options).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+}
+
+pub fn human_style() -> HumanStyle {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        HumanStyle::Color
+    } else {
+        HumanStyle::Plain
+    }
+}
+
+/// Prints diagnostics for a person on stderr.
+pub fn print_human(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_human(diagnostics, sources, human_style()));
+    }
+}
+
+pub fn usage_error(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}
+
+pub fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
+    diagnostics.iter().filter(|d| d.severity == severity).count()
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+pub fn print_json(value: &serde_json::Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    }
+}

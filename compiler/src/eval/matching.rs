@@ -1,0 +1,494 @@
+//! Membership of concrete values in IR sets, exactly as LANGUAGE.md §3
+//! "Exact matching rules" defines it. The verifier's SMT encoding and every
+//! backend must agree with this module; it is the executable reference.
+//!
+//! Matching never backtracks exponentially: segments are matched with a
+//! dynamic program over (pattern segment, path segment), and globs inside a
+//! segment with a Thompson NFA simulated over the segment's characters.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::ir::host::{addr_bits, bits_to_ip, HostError};
+use crate::ir::{
+    Cidr, EndpointAtom, GlobPart, HostAtom, HostSet, PathPattern, PortRange, Segment, Set,
+};
+
+// ---------------------------------------------------------------------------
+// Paths
+
+/// The segments of a well-formed absolute path (`/` has none), or `None`
+/// when the path is not well-formed: relative, with an empty, `.` or `..`
+/// segment (which also rejects `//` and a trailing `/`), or with a NUL.
+/// Malformed paths match no pattern, so a caller cannot slip `..` past a
+/// rule.
+pub fn path_segments(path: &str) -> Option<Vec<&str>> {
+    let rest = path.strip_prefix('/')?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    let segments: Vec<&str> = rest.split('/').collect();
+    let well_formed = segments
+        .iter()
+        .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.contains('\0'));
+    well_formed.then_some(segments)
+}
+
+impl PathPattern {
+    /// Does the pattern match `path`? A path that is not well-formed (see
+    /// [`path_segments`]) matches nothing.
+    pub fn matches(&self, path: &str) -> bool {
+        path_segments(path).is_some_and(|segs| self.matches_segments(&segs))
+    }
+
+    /// Matching on an already split path, so that a set of many patterns
+    /// splits the path once.
+    pub fn matches_segments(&self, path: &[&str]) -> bool {
+        let pat = &self.segments;
+        if !pat.iter().any(|s| matches!(s, Segment::AnyDepth)) {
+            // One pattern segment per path segment: no table needed.
+            return pat.len() == path.len()
+                && pat.iter().zip(path).all(|(p, s)| segment_matches(p, s));
+        }
+        // next[j]: does pat[i+1..] match path[j..]? Filled from the end.
+        let (n, m) = (pat.len(), path.len());
+        let mut next = vec![false; m + 1];
+        next[m] = true;
+        let mut cur = vec![false; m + 1];
+        for i in (0..n).rev() {
+            match &pat[i] {
+                // Last segment: one or more segments, never the directory itself.
+                Segment::AnyDepth if i + 1 == n => {
+                    for (j, c) in cur.iter_mut().enumerate() {
+                        *c = j < m;
+                    }
+                }
+                // Start or middle: zero or more segments.
+                Segment::AnyDepth => {
+                    cur[m] = next[m];
+                    for j in (0..m).rev() {
+                        cur[j] = next[j] || cur[j + 1];
+                    }
+                }
+                seg => {
+                    cur[m] = false;
+                    for j in 0..m {
+                        cur[j] = next[j + 1] && segment_matches(seg, path[j]);
+                    }
+                }
+            }
+            std::mem::swap(&mut cur, &mut next);
+        }
+        next[0]
+    }
+}
+
+/// One pattern segment against one path segment. `**` is handled by the
+/// segment table and never reaches here; were it to, it matches one segment.
+fn segment_matches(seg: &Segment, text: &str) -> bool {
+    match seg {
+        Segment::Literal(l) => l == text,
+        Segment::Glob(parts) => glob_matches(parts, text),
+        Segment::AnyDepth => true,
+    }
+}
+
+/// An instruction of the NFA a glob segment compiles to.
+#[derive(Clone, Debug)]
+enum Inst {
+    /// Consume this character.
+    Char(char),
+    /// `?`: consume any one character.
+    AnyChar,
+    /// `*`: consume any character and stay, or move on without consuming.
+    Star,
+    /// `{…}`: continue at any of these instructions.
+    Split(Vec<usize>),
+    /// The end of one alternative: continue after the braces.
+    Jump(usize),
+    Accept,
+}
+
+fn compile_glob(parts: &[GlobPart], prog: &mut Vec<Inst>) {
+    for part in parts {
+        match part {
+            GlobPart::Literal(l) => prog.extend(l.chars().map(Inst::Char)),
+            GlobPart::Star => prog.push(Inst::Star),
+            GlobPart::Question => prog.push(Inst::AnyChar),
+            GlobPart::Alternatives(alts) => {
+                let split = prog.len();
+                prog.push(Inst::Split(Vec::new()));
+                let mut starts = Vec::with_capacity(alts.len());
+                let mut jumps = Vec::with_capacity(alts.len());
+                for alt in alts {
+                    starts.push(prog.len());
+                    compile_glob(alt, prog);
+                    jumps.push(prog.len());
+                    prog.push(Inst::Jump(0));
+                }
+                let end = prog.len();
+                for j in jumps {
+                    prog[j] = Inst::Jump(end);
+                }
+                prog[split] = Inst::Split(starts);
+            }
+        }
+    }
+}
+
+/// Adds `start` and everything reachable from it without consuming a
+/// character. An explicit stack keeps deep brace chains off the call stack.
+fn add_state(prog: &[Inst], set: &mut [bool], start: usize, stack: &mut Vec<usize>) {
+    stack.push(start);
+    while let Some(i) = stack.pop() {
+        if set[i] {
+            continue;
+        }
+        set[i] = true;
+        match &prog[i] {
+            Inst::Split(targets) => stack.extend(targets.iter().rev()),
+            Inst::Jump(t) => stack.push(*t),
+            Inst::Star => stack.push(i + 1),
+            Inst::Char(_) | Inst::AnyChar | Inst::Accept => {}
+        }
+    }
+}
+
+/// Matches a glob segment in O(len(text) × len(pattern)); `?` is one
+/// `char`, not one byte.
+fn glob_matches(parts: &[GlobPart], text: &str) -> bool {
+    let mut prog = Vec::new();
+    compile_glob(parts, &mut prog);
+    let accept = prog.len();
+    prog.push(Inst::Accept);
+    let mut stack = Vec::new();
+    let mut cur = vec![false; prog.len()];
+    let mut next = vec![false; prog.len()];
+    add_state(&prog, &mut cur, 0, &mut stack);
+    for ch in text.chars() {
+        next.fill(false);
+        let mut alive = false;
+        for i in 0..prog.len() {
+            if !cur[i] {
+                continue;
+            }
+            let target = match prog[i] {
+                Inst::Char(c) if c == ch => i + 1,
+                Inst::AnyChar => i + 1,
+                Inst::Star => i,
+                _ => continue,
+            };
+            add_state(&prog, &mut next, target, &mut stack);
+            alive = true;
+        }
+        if !alive {
+            return false;
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    cur[accept]
+}
+
+// ---------------------------------------------------------------------------
+// Sets
+
+impl<A> Set<A> {
+    /// Membership given a membership test for atoms. An empty intersection
+    /// (which the IR constructors never build) is treated as empty, never as
+    /// the universe, so a malformed IR cannot grant everything.
+    pub fn contains_by(&self, member: &mut impl FnMut(&A) -> bool) -> bool {
+        match self {
+            Set::Empty => false,
+            Set::Atom(a) => member(a),
+            Set::Union(v) => v.iter().any(|s| s.contains_by(member)),
+            Set::Inter(v) => !v.is_empty() && v.iter().all(|s| s.contains_by(member)),
+            Set::Diff(a, b) => a.contains_by(member) && !b.contains_by(member),
+        }
+    }
+}
+
+impl Set<PathPattern> {
+    /// Is `path` in the set? Malformed paths are in no set.
+    pub fn contains_path(&self, path: &str) -> bool {
+        path_segments(path).is_some_and(|segs| self.contains_segments(&segs))
+    }
+
+    pub fn contains_segments(&self, path: &[&str]) -> bool {
+        self.contains_by(&mut |p: &PathPattern| p.matches_segments(path))
+    }
+}
+
+impl Set<HostAtom> {
+    pub fn contains_host(&self, host: &Host) -> bool {
+        self.contains_by(&mut |a: &HostAtom| a.matches(host))
+    }
+}
+
+impl Set<PortRange> {
+    pub fn contains_port(&self, port: u16) -> bool {
+        self.contains_by(&mut |r: &PortRange| r.contains(port))
+    }
+}
+
+impl Set<EndpointAtom> {
+    pub fn contains_endpoint(&self, host: &Host, port: u16) -> bool {
+        self.contains_by(&mut |e: &EndpointAtom| e.matches(host, port))
+    }
+}
+
+impl EndpointAtom {
+    /// (host, port) is in the product of the atom's host and port sets.
+    pub fn matches(&self, host: &Host, port: u16) -> bool {
+        self.ports.contains_port(port) && self.hosts.contains_host(host)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hosts
+
+/// One concrete host: the peer of a connection. Names are lower case
+/// without a trailing dot; addresses use the 128-bit form of
+/// [`addr_bits`], where an IPv4 address and its IPv4-mapped IPv6 form are
+/// the same value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Host {
+    Name(String),
+    Addr(u128),
+}
+
+impl Host {
+    /// Parses a name, an IPv4 address, or an IPv6 address with or without
+    /// brackets. Names are lower-cased and lose one trailing dot, so that
+    /// `GitHub.com.` is `github.com`, as §3 compares them.
+    pub fn parse(text: &str) -> Result<Host, HostError> {
+        if text.is_empty() {
+            return Err(HostError::Empty);
+        }
+        let unbracketed = text.strip_prefix('[').and_then(|s| s.strip_suffix(']'));
+        if let Ok(ip) = unbracketed.unwrap_or(text).parse::<IpAddr>() {
+            return Ok(Host::ip(ip));
+        }
+        if unbracketed.is_some() || text.contains('/') {
+            return Err(HostError::BadName(text.to_owned()));
+        }
+        if text.contains(':') {
+            return Err(HostError::Port(text.to_owned()));
+        }
+        if !text.is_ascii() {
+            return Err(HostError::NonAscii(text.to_owned()));
+        }
+        let lower = text.to_ascii_lowercase();
+        let name = lower.strip_suffix('.').unwrap_or(&lower);
+        if name.contains('*') {
+            return Err(HostError::Wildcard(text.to_owned()));
+        }
+        check_name(name, text)?;
+        Ok(Host::Name(name.to_owned()))
+    }
+
+    pub fn ip(ip: IpAddr) -> Host {
+        Host::Addr(addr_bits(ip))
+    }
+
+    /// The address as shown: dotted IPv4 for the IPv4-mapped range.
+    pub fn to_ip(&self) -> Option<IpAddr> {
+        match self {
+            Host::Addr(bits) => Some(bits_to_ip(*bits)),
+            Host::Name(_) => None,
+        }
+    }
+}
+
+/// The label rules of `ir::host` (kept in step with its private
+/// `check_name`), so that a host the user types is valid exactly when the
+/// same text is valid in a policy.
+fn check_name(name: &str, literal: &str) -> Result<(), HostError> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(HostError::BadName(literal.to_owned()));
+    }
+    for label in name.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(HostError::BadLabel(label.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(n) => f.write_str(n),
+            Host::Addr(bits) => write!(f, "{}", bits_to_ip(*bits)),
+        }
+    }
+}
+
+/// Is `name` strictly below `suffix` (`a.b.example.com` under
+/// `example.com`)? Compared without regard to ASCII case.
+pub fn is_subdomain(name: &str, suffix: &str) -> bool {
+    // `cut` is the dot before the suffix; the apex itself (cut = None or a
+    // leading dot) is not below it.
+    let Some(cut) = name.len().checked_sub(suffix.len() + 1) else {
+        return false;
+    };
+    cut > 0
+        && name.as_bytes().get(cut) == Some(&b'.')
+        && name.get(cut + 1..).is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+}
+
+impl HostAtom {
+    /// Does the atom contain `host`? A name never matches a CIDR and an
+    /// address never matches a name pattern.
+    pub fn matches(&self, host: &Host) -> bool {
+        match (self, host) {
+            (HostAtom::Name(n), Host::Name(h)) => n.eq_ignore_ascii_case(h),
+            (HostAtom::Subdomains(s), Host::Name(h)) => is_subdomain(h, s),
+            (HostAtom::Cidr(c), Host::Addr(a)) => c.contains(*a),
+            (HostAtom::AnyName, Host::Name(_)) | (HostAtom::AnyAddr, Host::Addr(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Built-in host sets
+
+fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> HostSet {
+    Set::Atom(HostAtom::Cidr(Cidr {
+        addr: addr_bits(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
+        len: 96 + len,
+    }))
+}
+
+fn v6(first: u16, len: u8) -> HostSet {
+    Set::Atom(HostAtom::Cidr(Cidr {
+        addr: u128::from(Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, 0)),
+        len,
+    }))
+}
+
+fn loopback_addrs() -> HostSet {
+    let v6_loopback = Set::Atom(HostAtom::Cidr(Cidr::host(u128::from(Ipv6Addr::LOCALHOST))));
+    Set::union([v4(127, 0, 0, 0, 8), v6_loopback])
+}
+
+fn loopback_names() -> HostSet {
+    Set::union([
+        Set::Atom(HostAtom::Name("localhost".into())),
+        Set::Atom(HostAtom::Subdomains("localhost".into())),
+    ])
+}
+
+fn private_addrs() -> HostSet {
+    Set::union([
+        v4(10, 0, 0, 0, 8),
+        v4(172, 16, 0, 0, 12),
+        v4(192, 168, 0, 0, 16),
+        v4(100, 64, 0, 0, 10),
+        v6(0xfc00, 7),
+    ])
+}
+
+fn linklocal_addrs() -> HostSet {
+    Set::union([v4(169, 254, 0, 0, 16), v6(0xfe80, 10)])
+}
+
+/// The built-in host sets of LANGUAGE.md §3 by name: `loopback`,
+/// `private`, `linklocal`, `internet` and `any`. The compiler expands them
+/// into atoms with this function, so the definition lives in one place.
+pub fn builtin_host_set(name: &str) -> Option<HostSet> {
+    Some(match name {
+        "loopback" => Set::union([loopback_addrs(), loopback_names()]),
+        "private" => private_addrs(),
+        "linklocal" => linklocal_addrs(),
+        "internet" => Set::union([
+            Set::diff(
+                Set::Atom(HostAtom::AnyAddr),
+                Set::union([loopback_addrs(), private_addrs(), linklocal_addrs()]),
+            ),
+            Set::diff(Set::Atom(HostAtom::AnyName), loopback_names()),
+        ]),
+        "any" => Set::union([Set::Atom(HostAtom::AnyName), Set::Atom(HostAtom::AnyAddr)]),
+        _ => return None,
+    })
+}
+
+/// The names [`builtin_host_set`] knows, for completion and "did you mean".
+pub const BUILTIN_HOST_SETS: [&str; 5] = ["loopback", "private", "linklocal", "internet", "any"];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn pat(s: &str) -> PathPattern {
+        PathPattern::parse(s, "/home/u").unwrap()
+    }
+
+    #[test]
+    fn glob_nfa_handles_stars_questions_and_alternatives() {
+        assert!(pat("/a*b*c").matches("/abc"));
+        assert!(pat("/a*b*c").matches("/axxbyyc"));
+        assert!(!pat("/a*b*c").matches("/axxbyy"));
+        assert!(pat("/{x*,y?}z").matches("/xqqz"));
+        assert!(pat("/{x*,y?}z").matches("/yqz"));
+        assert!(!pat("/{x*,y?}z").matches("/yqqz"));
+        assert!(pat("/{,.bak}x").matches("/x"));
+        assert!(pat("/?").matches("/é"));
+        assert!(!pat("/??").matches("/é"));
+    }
+
+    #[test]
+    fn no_exponential_blowup() {
+        // Classic backtracking killers: many stars against a near miss, and
+        // many `**` against a deep path.
+        let star = format!("/{}b", "a*".repeat(40));
+        assert!(!pat(&star).matches(&format!("/{}", "a".repeat(200))));
+        let deep = format!("{}/z", "/**/a".repeat(30));
+        let path = format!("{}/y", "/a".repeat(200));
+        assert!(!pat(&deep).matches(&path));
+    }
+
+    #[test]
+    fn malformed_paths_match_nothing() {
+        for p in ["", "a", "/a/", "//", "/a//b", "/a/./b", "/a/..", "/a\0"] {
+            assert!(!pat("/**").matches(p), "{p:?}");
+            assert!(!pat("/*/*").matches(p), "{p:?}");
+        }
+        assert!(pat("/").matches("/"));
+    }
+
+    #[test]
+    fn host_parse_normalises() {
+        assert_eq!(Host::parse("GitHub.COM.").unwrap(), Host::Name("github.com".into()));
+        assert_eq!(Host::parse("::ffff:10.0.0.1").unwrap(), Host::parse("10.0.0.1").unwrap());
+        assert_eq!(Host::parse("[::1]").unwrap(), Host::parse("::1").unwrap());
+        assert!(Host::parse("*.x.com").is_err());
+        assert!(Host::parse("10.0.0.0/8").is_err());
+        assert!(Host::parse("x.com:80").is_err());
+        assert!(Host::parse("[x.com]").is_err());
+        assert!(Host::parse("").is_err());
+        assert_eq!(Host::parse("::ffff:10.0.0.1").unwrap().to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn subdomain_test_is_label_aligned() {
+        assert!(is_subdomain("a.example.com", "example.com"));
+        assert!(!is_subdomain("example.com", "example.com"));
+        assert!(!is_subdomain("badexample.com", "example.com"));
+        assert!(!is_subdomain("é.example.com", "xample.com"));
+    }
+
+    #[test]
+    fn every_builtin_is_defined() {
+        for name in BUILTIN_HOST_SETS {
+            assert!(builtin_host_set(name).is_some(), "{name}");
+        }
+        assert!(builtin_host_set("intranet").is_none());
+    }
+}
