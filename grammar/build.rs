@@ -1,3 +1,5 @@
+#![allow(clippy::print_stderr)] // a build script reports through stderr
+
 fn main() {
     // Generates `grammar.rs` from `src/grammar.lalrpop` into OUT_DIR.
     lalrpop::Configuration::new()

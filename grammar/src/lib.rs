@@ -12,7 +12,7 @@ use ast::{CommentKind, Module, Span};
 use lexer::Tok;
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_qualifications, unused_parens)]
+    #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, clippy::panic, unused_qualifications, unused_parens)]
     grammar
 );
 
