@@ -349,6 +349,12 @@ pub struct TokenStream<'src> {
     pub errors: Vec<SyntaxError>,
     depth: usize,
     not_run: usize,
+    /// `{` minus `}` seen so far.
+    pub open_braces: usize,
+    /// How many `}` to invent at the end of input, to close what a
+    /// truncated file left open.
+    pub synthetic_closers: usize,
+    end: usize,
 }
 
 impl<'src> TokenStream<'src> {
@@ -359,6 +365,9 @@ impl<'src> TokenStream<'src> {
             errors: Vec::new(),
             depth: 0,
             not_run: 0,
+            open_braces: 0,
+            synthetic_closers: 0,
+            end: source.len(),
         }
     }
 
@@ -392,7 +401,13 @@ impl Iterator for TokenStream<'_> {
 
     fn next(&mut self) -> Option<Spanned3> {
         loop {
-            let tok = self.inner.next()?;
+            let Some(tok) = self.inner.next() else {
+                if self.synthetic_closers > 0 {
+                    self.synthetic_closers -= 1;
+                    return Some((self.end, Tok::RBrace, self.end));
+                }
+                return None;
+            };
             let range = self.inner.span();
             let (start, end) = (range.start, range.end);
             let tok = match tok {
@@ -452,6 +467,8 @@ impl Iterator for TokenStream<'_> {
                     self.depth += 1;
                 }
                 Tok::RParen | Tok::RBracket => self.depth = self.depth.saturating_sub(1),
+                Tok::LBrace => self.open_braces += 1,
+                Tok::RBrace => self.open_braces = self.open_braces.saturating_sub(1),
                 _ => {}
             }
             return Some((start, tok, end));

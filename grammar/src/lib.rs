@@ -48,26 +48,57 @@ pub struct Parsed {
 /// Parses one source file. Never fails and never panics: syntax errors are
 /// returned beside a tree in which the parser skipped what it could not read.
 pub fn parse(source: &str) -> Parsed {
-    let mut stream = lexer::TokenStream::new(source);
-    let mut recovered: Vec<ErrorRecovery<usize, Tok, SyntaxError>> = Vec::new();
-    let result = grammar::ModuleParser::new().parse(&mut recovered, &mut stream);
-    let mut errors = std::mem::take(&mut stream.errors);
-    let comments = std::mem::take(&mut stream.comments);
-    for rec in recovered {
-        errors.push(convert_error(rec.error, source.len()));
+    let (result, mut errors, comments, open_braces) = parse_with_closers(source, 0);
+    if let Err(e) = &result {
+        errors.push(convert_error(e.clone(), source.len()));
     }
-    let mut module = match result {
-        Ok(items) => Module { items, comments: Vec::new() },
-        Err(e) => {
-            errors.push(convert_error(e, source.len()));
-            Module::default()
+    let is_eof = |e: &SyntaxError| matches!(e.kind, SyntaxErrorKind::UnexpectedEof { .. });
+    // A truncated file: parse again with the missing `}` invented at the
+    // end, so that everything before it is still resolved and checked.
+    // Recovery may already have closed some of them, so try each count and
+    // keep the run with the fewest errors; report the end of file once.
+    let retry = if open_braces > 0 && errors.iter().any(is_eof) {
+        let len = u32::try_from(source.len()).unwrap_or(u32::MAX);
+        (1..=open_braces.min(16))
+            .filter_map(|k| match parse_with_closers(source, k) {
+                (Ok(items), errs, _, _) => Some((items, errs.into_iter().filter(|e| e.span.start < len).collect::<Vec<_>>())),
+                _ => None,
+            })
+            .min_by_key(|(_, errs)| errs.len())
+    } else {
+        None
+    };
+    let mut module = match (retry, result) {
+        (Some((items, retry_errors)), _) => {
+            errors.retain(is_eof);
+            errors.extend(retry_errors);
+            Module { items, comments: Vec::new() }
         }
+        (None, Ok(items)) => Module { items, comments: Vec::new() },
+        (None, Err(_)) => Module::default(),
     };
     module.comments = comments;
     attach_docs(&mut module, source);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     errors.dedup();
     Parsed { module, errors }
+}
+
+type ParseResult = Result<Vec<ast::Item>, ParseError<usize, Tok, SyntaxError>>;
+
+/// One run of the parser; returns its result, every error it recovered
+/// from, the comments and how many `{` were left open.
+fn parse_with_closers(source: &str, closers: usize) -> (ParseResult, Vec<SyntaxError>, Vec<ast::Comment>, usize) {
+    let mut stream = lexer::TokenStream::new(source);
+    stream.synthetic_closers = closers;
+    let mut recovered: Vec<ErrorRecovery<usize, Tok, SyntaxError>> = Vec::new();
+    let result = grammar::ModuleParser::new().parse(&mut recovered, &mut stream);
+    let mut errors = std::mem::take(&mut stream.errors);
+    for rec in recovered {
+        errors.push(convert_error(rec.error, source.len()));
+    }
+    let comments = std::mem::take(&mut stream.comments);
+    (result, errors, comments, stream.open_braces)
 }
 
 fn convert_error(err: ParseError<usize, Tok, SyntaxError>, len: usize) -> SyntaxError {

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use super::matching::{path_segments, Host};
+use super::matching::{Host, is_numeric_name, path_segments};
 use crate::ir::host::HostError;
 use crate::ir::{Device, DeviceMode, Proto, Right};
 
@@ -17,11 +17,25 @@ use crate::ir::{Device, DeviceMode, Proto, Right};
 pub enum Access {
     /// A right on one well-formed absolute path. Glob characters in the
     /// path are ordinary characters.
-    File { right: Right, path: String },
-    Connect { proto: Proto, host: Host, port: u16 },
+    File {
+        right: Right,
+        path: String,
+    },
+    Connect {
+        proto: Proto,
+        host: Host,
+        port: u16,
+    },
     /// Listening on `port`; with a peer, accepting a connection from it.
-    Bind { proto: Proto, port: u16, peer: Option<Host> },
-    Device { device: Device, mode: DeviceMode },
+    Bind {
+        proto: Proto,
+        port: u16,
+        peer: Option<Host>,
+    },
+    Device {
+        device: Device,
+        mode: DeviceMode,
+    },
 }
 
 /// Why an access could not be parsed.
@@ -290,7 +304,16 @@ fn parse_host(text: &str) -> Result<Host, AccessError> {
             "an access names one host: `10.0.0.1`, not `10.0.0.0/8`",
         ));
     }
-    Ok(Host::parse(text)?)
+    Host::parse(text).map_err(|e| {
+        if is_numeric_name(text.strip_suffix('.').unwrap_or(text)) {
+            AccessError::new(
+                format!("`{text}` is neither a host name nor a full address"),
+                "write IPv4 addresses with four decimal parts: `127.0.0.1`",
+            )
+        } else {
+            e.into()
+        }
+    })
 }
 
 fn parse_bind(rest: &str) -> Result<Access, AccessError> {
@@ -312,7 +335,10 @@ fn parse_bind(rest: &str) -> Result<Access, AccessError> {
             if peer.is_empty() {
                 return Err(AccessError::new(
                     "missing peer after `from`",
-                    format!("write the peer's address: `bind {} {port} from 192.0.2.1`", proto_keyword(proto)),
+                    format!(
+                        "write the peer's address: `bind {} {port} from 192.0.2.1`",
+                        proto_keyword(proto)
+                    ),
                 ));
             }
             no_more(rest)?;
@@ -351,8 +377,7 @@ fn parse_device(device: Device, rest: &str) -> Result<Access, AccessError> {
                 let help = match modes {
                     [DeviceMode::Use] => format!("`{name}` takes no mode: write `{name}`"),
                     _ => {
-                        let list: Vec<String> =
-                            modes.iter().map(|m| format!("`{}`", m.keyword())).collect();
+                        let list: Vec<String> = modes.iter().map(|m| format!("`{}`", m.keyword())).collect();
                         format!("the modes of `{name}` are {}", list.join(" and "))
                     }
                 };

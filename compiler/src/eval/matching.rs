@@ -7,12 +7,11 @@
 //! segment with a Thompson NFA simulated over the segment's characters.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use crate::ir::host::{addr_bits, bits_to_ip, HostError};
-use crate::ir::{
-    Cidr, EndpointAtom, GlobPart, HostAtom, HostSet, PathPattern, PortRange, Segment, Set,
-};
+use crate::ir::host::{HostError, addr_bits, bits_to_ip};
+pub use crate::ir::host::is_numeric_name;
+use crate::ir::{EndpointAtom, GlobPart, HostAtom, PathPattern, PortRange, Segment, Set};
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -28,9 +27,7 @@ pub fn path_segments(path: &str) -> Option<Vec<&str>> {
         return Some(Vec::new());
     }
     let segments: Vec<&str> = rest.split('/').collect();
-    let well_formed = segments
-        .iter()
-        .all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.contains('\0'));
+    let well_formed = segments.iter().all(|s| !s.is_empty() && *s != "." && *s != ".." && !s.contains('\0'));
     well_formed.then_some(segments)
 }
 
@@ -47,8 +44,7 @@ impl PathPattern {
         let pat = &self.segments;
         if !pat.iter().any(|s| matches!(s, Segment::AnyDepth)) {
             // One pattern segment per path segment: no table needed.
-            return pat.len() == path.len()
-                && pat.iter().zip(path).all(|(p, s)| segment_matches(p, s));
+            return pat.len() == path.len() && pat.iter().zip(path).all(|(p, s)| segment_matches(p, s));
         }
         // next[j]: does pat[i+1..] match path[j..]? Filled from the end.
         let (n, m) = (pat.len(), path.len());
@@ -279,10 +275,17 @@ impl Host {
         }
         let lower = text.to_ascii_lowercase();
         let name = lower.strip_suffix('.').unwrap_or(&lower);
+        // `10.0.0.1.` is the address once the root dot is gone.
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Ok(Host::ip(ip));
+        }
         if name.contains('*') {
             return Err(HostError::Wildcard(text.to_owned()));
         }
         check_name(name, text)?;
+        if is_numeric_name(name) {
+            return Err(HostError::BadName(text.to_owned()));
+        }
         Ok(Host::Name(name.to_owned()))
     }
 
@@ -355,71 +358,6 @@ impl HostAtom {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Built-in host sets
-
-fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> HostSet {
-    Set::Atom(HostAtom::Cidr(Cidr {
-        addr: addr_bits(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
-        len: 96 + len,
-    }))
-}
-
-fn v6(first: u16, len: u8) -> HostSet {
-    Set::Atom(HostAtom::Cidr(Cidr {
-        addr: u128::from(Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, 0)),
-        len,
-    }))
-}
-
-fn loopback_addrs() -> HostSet {
-    let v6_loopback = Set::Atom(HostAtom::Cidr(Cidr::host(u128::from(Ipv6Addr::LOCALHOST))));
-    Set::union([v4(127, 0, 0, 0, 8), v6_loopback])
-}
-
-fn loopback_names() -> HostSet {
-    Set::union([
-        Set::Atom(HostAtom::Name("localhost".into())),
-        Set::Atom(HostAtom::Subdomains("localhost".into())),
-    ])
-}
-
-fn private_addrs() -> HostSet {
-    Set::union([
-        v4(10, 0, 0, 0, 8),
-        v4(172, 16, 0, 0, 12),
-        v4(192, 168, 0, 0, 16),
-        v4(100, 64, 0, 0, 10),
-        v6(0xfc00, 7),
-    ])
-}
-
-fn linklocal_addrs() -> HostSet {
-    Set::union([v4(169, 254, 0, 0, 16), v6(0xfe80, 10)])
-}
-
-/// The built-in host sets of LANGUAGE.md §3 by name: `loopback`,
-/// `private`, `linklocal`, `internet` and `any`. The compiler expands them
-/// into atoms with this function, so the definition lives in one place.
-pub fn builtin_host_set(name: &str) -> Option<HostSet> {
-    Some(match name {
-        "loopback" => Set::union([loopback_addrs(), loopback_names()]),
-        "private" => private_addrs(),
-        "linklocal" => linklocal_addrs(),
-        "internet" => Set::union([
-            Set::diff(
-                Set::Atom(HostAtom::AnyAddr),
-                Set::union([loopback_addrs(), private_addrs(), linklocal_addrs()]),
-            ),
-            Set::diff(Set::Atom(HostAtom::AnyName), loopback_names()),
-        ]),
-        "any" => Set::union([Set::Atom(HostAtom::AnyName), Set::Atom(HostAtom::AnyAddr)]),
-        _ => return None,
-    })
-}
-
-/// The names [`builtin_host_set`] knows, for completion and "did you mean".
-pub const BUILTIN_HOST_SETS: [&str; 5] = ["loopback", "private", "linklocal", "internet", "any"];
 
 #[cfg(test)]
 mod tests {
@@ -474,6 +412,17 @@ mod tests {
         assert!(Host::parse("[x.com]").is_err());
         assert!(Host::parse("").is_err());
         assert_eq!(Host::parse("::ffff:10.0.0.1").unwrap().to_string(), "10.0.0.1");
+        assert_eq!(Host::parse("10.0.0.1.").unwrap(), Host::parse("10.0.0.1").unwrap());
+    }
+
+    #[test]
+    fn numeric_short_forms_are_not_names() {
+        for text in ["127.1", "2130706433", "0x7f.1", "0x7f000001", "1.2.3.4.5", "a.123"] {
+            assert!(Host::parse(text).is_err(), "{text}");
+        }
+        for text in ["123.com", "0xdead.beef.com", "x0x1", "a.b-1"] {
+            assert!(Host::parse(text).is_ok(), "{text}");
+        }
     }
 
     #[test]
@@ -486,9 +435,9 @@ mod tests {
 
     #[test]
     fn every_builtin_is_defined() {
-        for name in BUILTIN_HOST_SETS {
-            assert!(builtin_host_set(name).is_some(), "{name}");
+        for name in crate::ir::host::BUILTIN_SETS {
+            assert!(crate::ir::host::builtin_set(name).is_some(), "{name}");
         }
-        assert!(builtin_host_set("intranet").is_none());
+        assert!(crate::ir::host::builtin_set("intranet").is_none());
     }
 }

@@ -15,11 +15,11 @@ pub mod matching;
 use serde::Serialize;
 
 pub use access::{Access, AccessError};
-pub use matching::{builtin_host_set, path_segments, Host, BUILTIN_HOST_SETS};
+pub use crate::ir::host::{BUILTIN_SETS as BUILTIN_HOST_SETS, builtin_set as builtin_host_set};
+pub use matching::{Host, path_segments};
 
 use crate::ir::{
-    BindRule, ConnectRule, Device, DeviceMode, DeviceRule, Effect, FileRule, Origin, Policy,
-    Proto, Right,
+    BindRule, ConnectRule, Device, DeviceMode, DeviceRule, Effect, FileRule, Origin, Policy, Proto, Right,
 };
 use crate::source::{FileId, SourceSpan};
 use index::PolicyIndex;
@@ -36,11 +36,8 @@ pub enum RuleRef {
 
 /// Returned for a [`RuleRef`] that does not belong to the policy, so that
 /// a stale reference shows as unknown instead of aborting the program.
-static UNKNOWN_ORIGIN: Origin = Origin {
-    policy: String::new(),
-    span: SourceSpan { file: FileId(0), start: 0, end: 0 },
-    readonly: false,
-};
+static UNKNOWN_ORIGIN: Origin =
+    Origin { policy: String::new(), span: SourceSpan { file: FileId(0), start: 0, end: 0 }, readonly: false };
 
 impl RuleRef {
     /// Where the rule came from. A reference that is out of range for
@@ -133,35 +130,30 @@ fn decide_among(
 ) -> Decision {
     let mut decision = Decision::default();
     for i in candidates {
-        match access {
-            Access::File { right, .. } => {
-                if let (Some(rule), Some(path)) = (policy.files.get(i), file_path) {
-                    if file_covers(rule, *right, path) {
-                        decision.record(rule.effect, RuleRef::File(i));
-                    }
-                }
-            }
-            Access::Connect { proto, host, port } => {
-                if let Some(rule) = policy.connects.get(i) {
-                    if connect_covers(rule, *proto, host, *port) {
-                        decision.record(rule.effect, RuleRef::Connect(i));
-                    }
-                }
-            }
-            Access::Bind { proto, port, peer } => {
-                if let Some(rule) = policy.binds.get(i) {
-                    if bind_covers(rule, *proto, *port, peer.as_ref()) {
-                        decision.record(rule.effect, RuleRef::Bind(i));
-                    }
-                }
-            }
-            Access::Device { device, mode } => {
-                if let Some(rule) = policy.devices.get(i) {
-                    if device_covers(rule, *device, *mode) {
-                        decision.record(rule.effect, RuleRef::Device(i));
-                    }
-                }
-            }
+        let covering = match access {
+            Access::File { right, .. } => policy
+                .files
+                .get(i)
+                .filter(|r| file_path.is_some_and(|path| file_covers(r, *right, path)))
+                .map(|r| (r.effect, RuleRef::File(i))),
+            Access::Connect { proto, host, port } => policy
+                .connects
+                .get(i)
+                .filter(|r| connect_covers(r, *proto, host, *port))
+                .map(|r| (r.effect, RuleRef::Connect(i))),
+            Access::Bind { proto, port, peer } => policy
+                .binds
+                .get(i)
+                .filter(|r| bind_covers(r, *proto, *port, peer.as_ref()))
+                .map(|r| (r.effect, RuleRef::Bind(i))),
+            Access::Device { device, mode } => policy
+                .devices
+                .get(i)
+                .filter(|r| device_covers(r, *device, *mode))
+                .map(|r| (r.effect, RuleRef::Device(i))),
+        };
+        if let Some((effect, rule)) = covering {
+            decision.record(effect, rule);
         }
     }
     decision.finish()

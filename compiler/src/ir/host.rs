@@ -87,6 +87,8 @@ pub enum HostError {
     Wildcard(String),
     NonAscii(String),
     Port(String),
+    /// A name whose last label is a number: resolvers read it as an address.
+    Numeric(String),
 }
 
 impl HostError {
@@ -102,6 +104,7 @@ impl HostError {
             HostError::Wildcard(s) => format!("invalid wildcard in host `{s}`"),
             HostError::NonAscii(s) => format!("host name `{s}` is not ASCII"),
             HostError::Port(s) => format!("host `{s}` contains a port"),
+            HostError::Numeric(s) => format!("host `{s}` looks like a shortened address"),
         }
     }
 
@@ -120,6 +123,9 @@ impl HostError {
             }
             HostError::NonAscii(_) => "write internationalised names in their `xn--` form".into(),
             HostError::Port(_) => "write ports after the host set: `\"example.com\":443`".into(),
+            HostError::Numeric(_) => {
+                "resolvers read `127.1` or `0x7f.1` as an address; write the address in full: `127.0.0.1`".into()
+            }
         }
     }
 }
@@ -182,9 +188,23 @@ fn parse_cidr(literal: &str, addr: &str, len: &str) -> Result<Cidr, HostError> {
     Ok(Cidr { addr: network, len: len128 })
 }
 
+/// Is the last label all digits (or `0x` and hex digits)? C resolvers read
+/// such a name (`127.1`, `2130706433`, `0x7f.1`) as an address.
+pub fn is_numeric_name(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
 fn check_name(name: &str, literal: &str) -> Result<(), HostError> {
     if name.is_empty() || name.len() > 253 {
         return Err(HostError::BadName(literal.to_owned()));
+    }
+    if is_numeric_name(name) {
+        return Err(HostError::Numeric(literal.to_owned()));
     }
     for label in name.split('.') {
         let ok = !label.is_empty()
@@ -294,5 +314,7 @@ mod tests {
         assert_eq!(show("-x.com"), "error: invalid label `-x` in host name");
         assert_eq!(show("a..b"), "error: invalid label `` in host name");
         assert_eq!(show("github.com:443"), "error: host `github.com:443` contains a port");
+        assert_eq!(show("127.1"), "error: host `127.1` looks like a shortened address");
+        assert_eq!(show("0x7f.1"), "error: host `0x7f.1` looks like a shortened address");
     }
 }

@@ -313,15 +313,15 @@ impl<'a> Ctx<'a> {
     /// error was reported.
     pub fn lower(&mut self, expr: &Expr, ty: Ty) -> Option<Value> {
         let compound = matches!(expr.kind, ExprKind::Chain { .. } | ExprKind::List(_));
-        if let Some(found) = self.natural(expr).filter(|_| !compound || !self.any_operand_fits(expr, ty)) {
-            if !found.fits(ty) {
-                self.diags.push(
-                    Diagnostic::error(Code::TypeMismatch, format!("expected {ty}, found {found}"))
-                        .primary(self.at(expr.span), format!("this is {found}"))
-                        .help(mismatch_help(ty, found)),
-                );
-                return None;
-            }
+        if let Some(found) = self.natural(expr).filter(|_| !compound || !self.any_operand_fits(expr, ty))
+            && !found.fits(ty)
+        {
+            self.diags.push(
+                Diagnostic::error(Code::TypeMismatch, format!("expected {ty}, found {found}"))
+                    .primary(self.at(expr.span), format!("this is {found}"))
+                    .help(mismatch_help(ty, found)),
+            );
+            return None;
         }
         match &expr.kind {
             ExprKind::Error => None,

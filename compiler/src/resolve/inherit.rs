@@ -136,10 +136,11 @@ fn module_prefixes(modules: &[LoadedModule]) -> Vec<String> {
     prefixes[0] = Some(String::new());
     for m in modules {
         for edge in &m.imports {
-            if let Some(t) = edge.target {
-                if prefixes[t].is_none() && !edge.alias.is_empty() {
-                    prefixes[t] = Some(format!("{}.", edge.alias));
-                }
+            if let Some(t) = edge.target
+                && prefixes[t].is_none()
+                && !edge.alias.is_empty()
+            {
+                prefixes[t] = Some(format!("{}.", edge.alias));
             }
         }
     }

@@ -63,6 +63,9 @@ pub(crate) fn load(
     Loaded { modules: loader.modules, order }
 }
 
+/// An import item: its index, source, explicit alias and span.
+type PendingImport = (usize, ImportSource, Option<(String, Span)>, Span);
+
 struct Loader<'a> {
     lib_dirs: &'a [PathBuf],
     sources: &'a mut SourceMap,
@@ -87,7 +90,7 @@ impl Loader<'_> {
     fn resolve_imports(&mut self, idx: usize) {
         let file = self.modules[idx].file;
         let dir = self.modules[idx].dir.clone();
-        let imports: Vec<(usize, ImportSource, Option<(String, Span)>, Span)> = self.modules[idx]
+        let imports: Vec<PendingImport> = self.modules[idx]
             .ast
             .items
             .iter()

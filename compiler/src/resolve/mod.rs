@@ -364,14 +364,12 @@ fn lower_definition(
         }
         ItemKind::Param(p) => {
             let ty = resolve_type(ctx, &p.ty)?;
-            if is_root {
-                if let Some((expr, file)) = overrides.get(&p.name.name) {
-                    let saved = ctx.file;
-                    ctx.file = *file;
-                    let v = ctx.lower(expr, ty);
-                    ctx.file = saved;
-                    return v;
-                }
+            if is_root && let Some((expr, file)) = overrides.get(&p.name.name) {
+                let saved = ctx.file;
+                ctx.file = *file;
+                let v = ctx.lower(expr, ty);
+                ctx.file = saved;
+                return v;
             }
             match &p.default {
                 Some(d) => ctx.lower(d, ty),

@@ -82,7 +82,11 @@ fn expected_label(expected: &[String]) -> String {
     items.extend(
         expected
             .iter()
-            .filter(|e| !(fold_rights && RIGHTS.contains(&e.as_str())) && !(fold_devices && DEVICES.contains(&e.as_str())))
+            .filter(|e| {
+                let folded = (fold_rights && RIGHTS.contains(&e.as_str()))
+                    || (fold_devices && DEVICES.contains(&e.as_str()));
+                !folded
+            })
             .cloned(),
     );
     let starts_stmt = expected.iter().any(|e| e == "`allow`") && expected.iter().any(|e| e == "`}`");
