@@ -56,6 +56,7 @@ pub struct Module {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CommentKind {
     /// `// …`
     Line,
@@ -165,6 +166,7 @@ pub struct Stmt {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Effect {
     Allow,
     Deny,
@@ -190,6 +192,7 @@ pub enum StmtKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum IdentityKind {
     Local,
     Entra,
@@ -204,6 +207,7 @@ pub struct Duration {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Right {
     Read,
     List,
@@ -230,12 +234,14 @@ impl Right {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Proto {
     Tcp,
     Udp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Device {
     Clipboard,
     Screen,
@@ -295,6 +301,7 @@ pub struct Assert {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Quantifier {
     Can,
     Never,
@@ -302,6 +309,7 @@ pub enum Quantifier {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CmpOp {
     Ge,
     Le,
@@ -331,6 +339,7 @@ pub enum FormulaKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SetOp {
     /// `|`
     Union,

@@ -22,6 +22,7 @@ pub enum LexError {
     UnterminatedComment,
     InvalidEscape(String),
     IntegerTooLarge,
+    SingleQuoted,
 }
 
 #[derive(Logos, Clone, Debug, PartialEq)]
@@ -171,6 +172,9 @@ pub enum Tok {
     #[regex(r#""([^"\\\n]|\\[^\n])*"#, unterminated_string)]
     UnterminatedStr,
 
+    #[regex(r"'[^'\n]*'", single_quoted)]
+    SingleQuotedStr,
+
     #[regex(r"//[^\n]*", |lex| lex.slice().to_owned(), allow_greedy = true)]
     LineComment(String),
     #[token("/*", block_comment)]
@@ -183,6 +187,10 @@ pub enum Tok {
 
 fn parse_int(lex: &mut Lexer<Tok>) -> Result<u64, LexError> {
     lex.slice().parse().map_err(|_| LexError::IntegerTooLarge)
+}
+
+fn single_quoted(_: &mut Lexer<Tok>) -> Result<(), LexError> {
+    Err(LexError::SingleQuoted)
 }
 
 fn unterminated_string(_: &mut Lexer<Tok>) -> Result<(), LexError> {
@@ -255,7 +263,7 @@ pub fn describe(tok: &Tok) -> &'static str {
         Tok::Ident(_) => "a name",
         Tok::Int(_) => "a number",
         Tok::Duration(_) => "a duration",
-        Tok::Str(_) | Tok::UnterminatedStr => "a string",
+        Tok::Str(_) | Tok::UnterminatedStr | Tok::SingleQuotedStr => "a string",
         Tok::LineComment(_) | Tok::BlockComment(_) => "a comment",
         Tok::Error => "an over-deep region",
         other => keyword_text(other).unwrap_or("a token"),
@@ -413,16 +421,24 @@ impl Iterator for TokenStream<'_> {
             let tok = match tok {
                 Ok(tok) => tok,
                 Err(e) => {
-                    let kind = match e {
-                        LexError::InvalidCharacter => SyntaxErrorKind::InvalidCharacter(
-                            self.inner.slice().chars().next().unwrap_or('\0'),
+                    // A malformed literal still stands for one operand, so
+                    // the parser goes on without a second, confusing error.
+                    let (kind, stands_for_operand) = match e {
+                        LexError::InvalidCharacter => (
+                            SyntaxErrorKind::InvalidCharacter(self.inner.slice().chars().next().unwrap_or('\0')),
+                            false,
                         ),
-                        LexError::UnterminatedString => SyntaxErrorKind::UnterminatedString,
-                        LexError::UnterminatedComment => SyntaxErrorKind::UnterminatedComment,
-                        LexError::InvalidEscape(esc) => SyntaxErrorKind::InvalidEscape(esc),
-                        LexError::IntegerTooLarge => SyntaxErrorKind::IntegerTooLarge,
+                        LexError::UnterminatedString => (SyntaxErrorKind::UnterminatedString, true),
+                        LexError::UnterminatedComment => (SyntaxErrorKind::UnterminatedComment, false),
+                        LexError::InvalidEscape(esc) => (SyntaxErrorKind::InvalidEscape(esc), true),
+                        LexError::IntegerTooLarge => (SyntaxErrorKind::IntegerTooLarge, true),
+                        LexError::SingleQuoted => (SyntaxErrorKind::SingleQuoted, true),
                     };
                     self.error(kind, start, end);
+                    if stands_for_operand {
+                        self.not_run = 0;
+                        return Some((start, Tok::Error, end));
+                    }
                     continue;
                 }
             };

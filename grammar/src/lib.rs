@@ -34,6 +34,8 @@ pub enum SyntaxErrorKind {
     UnterminatedComment,
     InvalidEscape(String),
     IntegerTooLarge,
+    /// `'…'`: strings are double-quoted.
+    SingleQuoted,
     /// Nesting deeper than [`lexer::MAX_NESTING`].
     TooDeep,
 }

@@ -90,8 +90,8 @@ impl Diagnostic {
     }
 }
 
-/// "did you mean `x`?" for the candidate closest to `name`, if any is close.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+/// The candidate closest to `name`, if any is close enough to suggest.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for cand in candidates {
         let score = strsim::jaro_winkler(name, cand);
@@ -99,7 +99,12 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
             best = Some((score, cand));
         }
     }
-    best.map(|(_, c)| format!("did you mean `{c}`?"))
+    best.map(|(_, c)| c)
+}
+
+/// "did you mean `x`?" for the candidate closest to `name`, if any is close.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
 /// Sorts diagnostics by file and position, keeping the order of equal ones.

@@ -89,6 +89,8 @@ pub enum HostError {
     Port(String),
     /// A name whose last label is a number: resolvers read it as an address.
     Numeric(String),
+    /// A path where a host was expected.
+    Path(String),
 }
 
 impl HostError {
@@ -100,11 +102,13 @@ impl HostError {
                 format!("CIDR `{literal}` has bits set after its prefix")
             }
             HostError::BadName(s) => format!("invalid host name `{s}`"),
+            HostError::BadLabel(s) if s.is_empty() => "empty label in host name".into(),
             HostError::BadLabel(s) => format!("invalid label `{s}` in host name"),
             HostError::Wildcard(s) => format!("invalid wildcard in host `{s}`"),
             HostError::NonAscii(s) => format!("host name `{s}` is not ASCII"),
             HostError::Port(s) => format!("host `{s}` contains a port"),
             HostError::Numeric(s) => format!("host `{s}` looks like a shortened address"),
+            HostError::Path(s) => format!("`{s}` is a path, not a host"),
         }
     }
 
@@ -123,6 +127,9 @@ impl HostError {
             }
             HostError::NonAscii(_) => "write internationalised names in their `xn--` form".into(),
             HostError::Port(_) => "write ports after the host set: `\"example.com\":443`".into(),
+            HostError::Path(_) => {
+                "hosts are DNS names, addresses or CIDRs: `\"github.com\"`, `\"10.0.0.0/8\"`".into()
+            }
             HostError::Numeric(_) => {
                 "resolvers read `127.1` or `0x7f.1` as an address; write the address in full: `127.0.0.1`".into()
             }
@@ -135,6 +142,9 @@ impl HostAtom {
     pub fn parse(literal: &str) -> Result<Self, HostError> {
         if literal.is_empty() {
             return Err(HostError::Empty);
+        }
+        if literal.starts_with('/') || literal.starts_with('~') {
+            return Err(HostError::Path(literal.to_owned()));
         }
         if let Some((addr, len)) = literal.split_once('/') {
             return parse_cidr(literal, addr, len).map(HostAtom::Cidr);
@@ -312,7 +322,8 @@ mod tests {
         assert_eq!(show("10.0.0.0/33"), "error: invalid CIDR `10.0.0.0/33`");
         assert_eq!(show("api.*.com"), "error: invalid wildcard in host `api.*.com`");
         assert_eq!(show("-x.com"), "error: invalid label `-x` in host name");
-        assert_eq!(show("a..b"), "error: invalid label `` in host name");
+        assert_eq!(show("a..b"), "error: empty label in host name");
+        assert_eq!(show("/var/run/x.sock"), "error: `/var/run/x.sock` is a path, not a host");
         assert_eq!(show("github.com:443"), "error: host `github.com:443` contains a port");
         assert_eq!(show("127.1"), "error: host `127.1` looks like a shortened address");
         assert_eq!(show("0x7f.1"), "error: host `0x7f.1` looks like a shortened address");

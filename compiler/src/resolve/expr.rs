@@ -144,24 +144,46 @@ impl Def {
 #[derive(Default)]
 pub(crate) struct Scope {
     pub defs: BTreeMap<String, (Def, Span)>,
+    /// Names defined more than once: reported once, then silent.
+    pub duplicated: std::collections::BTreeSet<String>,
 }
 
 /// What a qualified name resolved to.
 pub(crate) enum Resolved<'a> {
     Value(&'a Value),
-    /// A definition that failed to lower; its error is already reported.
-    Poisoned,
+    /// A definition that failed to lower (its error is already reported),
+    /// with its declared type when it has one.
+    Poisoned(Option<Ty>),
     Builtin(HostSet),
     Policy { module: usize, item: usize },
     Module,
+}
+
+/// Why a name did not resolve; [`Ctx::lookup_diagnostic`] explains it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LookupFailure {
+    Unknown,
+    NotAModule(Def),
+    UnknownModule,
+    ImportNotMember,
+    NoMember(usize),
+    TooManyParts,
+}
+
+/// A lowered `let` or `param`: its type (when known) and value (when it
+/// lowered without error).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Binding {
+    pub ty: Option<Ty>,
+    pub value: Option<Value>,
 }
 
 /// Everything needed to resolve and lower expressions of one module.
 pub(crate) struct Ctx<'a> {
     pub modules: &'a [LoadedModule],
     pub scopes: &'a [Scope],
-    /// Lowered lets and params of each module; `None` marks a failed one.
-    pub values: &'a [HashMap<String, Option<Value>>],
+    /// Lowered lets and params of each module.
+    pub values: &'a [HashMap<String, Binding>],
     pub module: usize,
     /// The file spans point into: the module's, or a `--set` value's.
     pub file: FileId,
@@ -174,89 +196,108 @@ impl<'a> Ctx<'a> {
         SourceSpan::new(self.file, span)
     }
 
-    /// Resolves a name without reporting anything.
-    pub fn lookup(&self, q: &QualName) -> Result<Resolved<'a>, Diagnostic> {
-        let values = self.values;
-        let scopes = self.scopes;
-        let lookup_in = |module: usize, name: &str| -> Option<Resolved<'a>> {
-            let (def, _) = scopes[module].defs.get(name)?;
-            Some(match *def {
-                Def::Let(_) | Def::Param(_) => match values[module].get(name) {
-                    Some(Some(v)) => Resolved::Value(v),
-                    _ => Resolved::Poisoned,
-                },
-                Def::Policy(item) => Resolved::Policy { module, item },
-                Def::Import(_) => Resolved::Module,
-            })
-        };
+    fn lookup_in(&self, module: usize, name: &str) -> Option<Resolved<'a>> {
+        let (values, scopes) = (self.values, self.scopes);
+        if scopes[module].duplicated.contains(name) {
+            return Some(Resolved::Poisoned(None));
+        }
+        let (def, _) = scopes[module].defs.get(name)?;
+        Some(match *def {
+            Def::Let(_) | Def::Param(_) => match values[module].get(name) {
+                Some(Binding { value: Some(v), .. }) => Resolved::Value(v),
+                Some(b) => Resolved::Poisoned(b.ty),
+                None => Resolved::Poisoned(None),
+            },
+            Def::Policy(item) => Resolved::Policy { module, item },
+            Def::Import(_) => Resolved::Module,
+        })
+    }
+
+    /// Resolves a name; cheap, reports nothing.
+    pub fn lookup(&self, q: &QualName) -> Result<Resolved<'a>, LookupFailure> {
         let first = &q.parts[0];
         if q.parts.len() == 1 {
-            if let Some(r) = lookup_in(self.module, &first.name) {
-                return Ok(r);
-            }
-            if let Some(set) = builtin_set(&first.name) {
-                return Ok(Resolved::Builtin(set));
-            }
-            let candidates = scopes[self.module].defs.keys().map(String::as_str).chain(BUILTIN_SETS);
-            let mut d = Diagnostic::error(Code::UnknownName, format!("unknown name `{}`", first.name))
-                .primary(self.at(first.span), "not defined, imported or built in");
-            if let Some(h) = did_you_mean(&first.name, candidates) {
-                d = d.help(h);
-            }
-            return Err(d);
+            return self
+                .lookup_in(self.module, &first.name)
+                .or_else(|| builtin_set(&first.name).map(Resolved::Builtin))
+                .ok_or(LookupFailure::Unknown);
         }
-        let target = match scopes[self.module].defs.get(&first.name) {
+        let target = match self.scopes[self.module].defs.get(&first.name) {
+            _ if self.scopes[self.module].duplicated.contains(&first.name) => return Ok(Resolved::Poisoned(None)),
             Some((Def::Import(edge), _)) => self.modules[self.module].imports[*edge].target,
-            Some((def, _)) => {
-                return Err(Diagnostic::error(Code::UnknownName, format!("`{}` is not a module", first.name))
-                    .primary(self.at(first.span), format!("this is {}", def.kind()))
-                    .help("only imported modules have members"));
-            }
-            None => {
-                let candidates = scopes[self.module]
-                    .defs
-                    .iter()
-                    .filter(|(_, (d, _))| matches!(d, Def::Import(_)))
-                    .map(|(n, _)| n.as_str());
-                let mut d = Diagnostic::error(Code::UnknownName, format!("unknown module `{}`", first.name))
-                    .primary(self.at(first.span), "not imported");
-                d = match did_you_mean(&first.name, candidates) {
-                    Some(h) => d.help(h),
-                    None => d.help(format!("import it: `import std.{}`", first.name)),
-                };
-                return Err(d);
-            }
+            Some((def, _)) => return Err(LookupFailure::NotAModule(*def)),
+            None => return Err(LookupFailure::UnknownModule),
         };
         // A failed import was reported where it failed.
-        let Some(target) = target else { return Ok(Resolved::Poisoned) };
-        let member = &q.parts[1];
-        if q.parts.len() > 2 {
-            return Err(Diagnostic::error(Code::UnknownName, format!("`{}` has no members", q.dotted()))
-                .primary(self.at(q.parts[2].span), "names have at most one `.`"));
-        }
-        match lookup_in(target, &member.name) {
-            Some(Resolved::Module) => Err(Diagnostic::error(
-                Code::UnknownName,
-                format!("`{}` is an import of `{}`, not a member", member.name, first.name),
-            )
-            .primary(self.at(member.span), "imports are not re-exported")
-            .help(format!("import that module directly where you need `{}`", member.name))),
+        let Some(target) = target else { return Ok(Resolved::Poisoned(None)) };
+        match self.lookup_in(target, &q.parts[1].name) {
+            Some(Resolved::Module) => Err(LookupFailure::ImportNotMember),
+            Some(_) if q.parts.len() > 2 => Err(LookupFailure::TooManyParts),
             Some(r) => Ok(r),
-            None => {
-                let candidates = scopes[target]
+            None => Err(LookupFailure::NoMember(target)),
+        }
+    }
+
+    /// Explains why `q` did not resolve.
+    pub fn lookup_diagnostic(&self, q: &QualName, failure: LookupFailure) -> Diagnostic {
+        let first = &q.parts[0];
+        let scope = &self.scopes[self.module];
+        let dotted = q.dotted();
+        match failure {
+            LookupFailure::Unknown => {
+                let candidates = scope.defs.keys().map(String::as_str).chain(BUILTIN_SETS);
+                let d = Diagnostic::error(Code::UnknownName, format!("unknown name `{}`", first.name))
+                    .primary(self.at(first.span), "not defined, imported or built in");
+                match did_you_mean(&first.name, candidates).or_else(|| quote_hint(&dotted)) {
+                    Some(h) => d.help(h),
+                    None => d,
+                }
+            }
+            LookupFailure::NotAModule(def) => {
+                Diagnostic::error(Code::UnknownName, format!("`{}` is not a module", first.name))
+                    .primary(self.at(first.span), format!("this is {}", def.kind()))
+                    .help("only imported modules have members")
+            }
+            LookupFailure::UnknownModule => {
+                let imports =
+                    scope.defs.iter().filter(|(_, (d, _))| matches!(d, Def::Import(_))).map(|(n, _)| n.as_str());
+                let d = Diagnostic::error(Code::UnknownName, format!("unknown module `{}`", first.name))
+                    .primary(self.at(first.span), "not imported");
+                let help = did_you_mean(&first.name, imports)
+                    .or_else(|| corral_stdlib::module(&first.name).map(|_| format!("import it: `import std.{}`", first.name)))
+                    .or_else(|| quote_hint(&dotted))
+                    .unwrap_or_else(|| "import a module before using its members".to_owned());
+                d.help(help)
+            }
+            LookupFailure::ImportNotMember => {
+                let member = &q.parts[1];
+                Diagnostic::error(
+                    Code::UnknownName,
+                    format!("`{}` is an import of `{}`, not a member", member.name, first.name),
+                )
+                .primary(self.at(member.span), "imports are not re-exported")
+                .help(format!("import that module directly where you need `{}`", member.name))
+            }
+            LookupFailure::TooManyParts => {
+                Diagnostic::error(Code::UnknownName, format!("`{}.{}` has no members", first.name, q.parts[1].name))
+                    .primary(self.at(q.parts[2].span), "names have at most one `.`")
+            }
+            LookupFailure::NoMember(target) => {
+                let member = &q.parts[1];
+                let candidates = self.scopes[target]
                     .defs
                     .iter()
                     .filter(|(_, (d, _))| !matches!(d, Def::Import(_)))
                     .map(|(n, _)| n.as_str());
-                let mut d = Diagnostic::error(
+                let d = Diagnostic::error(
                     Code::UnknownName,
                     format!("`{}` has no member `{}`", first.name, member.name),
                 )
                 .primary(self.at(member.span), "not defined in that module");
-                if let Some(h) = did_you_mean(&member.name, candidates) {
-                    d = d.help(h);
+                match did_you_mean(&member.name, candidates) {
+                    Some(h) => d.help(h),
+                    None => d,
                 }
-                Err(d)
             }
         }
     }
@@ -272,6 +313,7 @@ impl<'a> Ctx<'a> {
             ExprKind::Paren(e) => self.natural(e),
             ExprKind::Name(q) => match self.lookup(q) {
                 Ok(Resolved::Value(v)) => Some(v.ty()),
+                Ok(Resolved::Poisoned(ty)) => ty,
                 Ok(Resolved::Builtin(_)) => Some(Ty::Hosts),
                 _ => None,
             },
@@ -329,7 +371,11 @@ impl<'a> Ctx<'a> {
             ExprKind::Str(s) => self.lower_string(s, expr.span, ty),
             ExprKind::Int(n) => self.port(*n, expr.span).map(|p| ports(PortRange { lo: p, hi: p }, ty)),
             ExprKind::Range(a, b) => {
-                let (lo, hi) = (self.port(*a, expr.span)?, self.port(*b, expr.span)?);
+                // Point at the end that is out of range (decimal, as written).
+                let a_span = Span { start: expr.span.start, end: expr.span.start + a.to_string().len() as u32 };
+                let b_span = Span { start: expr.span.end.saturating_sub(b.to_string().len() as u32), end: expr.span.end };
+                let (lo, hi) = (self.port(*a, a_span), self.port(*b, b_span));
+                let (lo, hi) = (lo?, hi?);
                 if lo > hi {
                     self.diags.push(
                         Diagnostic::error(Code::InvalidPort, format!("reversed port range `{a}..{b}`"))
@@ -344,16 +390,17 @@ impl<'a> Ctx<'a> {
             ExprKind::Name(q) => match self.lookup(q) {
                 Ok(Resolved::Value(v)) => v.clone().coerce(ty),
                 Ok(Resolved::Builtin(h)) => Value::Hosts(h).coerce(ty),
-                Ok(Resolved::Poisoned) => None,
-                Ok(Resolved::Policy { .. } | Resolved::Module) => {
-                    let what = if matches!(self.lookup(q), Ok(Resolved::Module)) { "a module" } else { "a policy" };
+                Ok(Resolved::Poisoned(_)) => None,
+                Ok(r @ (Resolved::Policy { .. } | Resolved::Module)) => {
+                    let what = if matches!(r, Resolved::Module) { "a module" } else { "a policy" };
                     self.diags.push(
                         Diagnostic::error(Code::NotASet, format!("`{}` is {what}, not a set", q.dotted()))
                             .primary(self.at(q.span), format!("expected {ty}")),
                     );
                     None
                 }
-                Err(d) => {
+                Err(failure) => {
+                    let d = self.lookup_diagnostic(q, failure);
                     self.diags.push(d);
                     None
                 }
@@ -470,7 +517,7 @@ impl<'a> Ctx<'a> {
                 Err(e) => {
                     self.diags.push(
                         Diagnostic::error(Code::InvalidPath, e.message())
-                            .primary(self.at(span), format!("in `{}`", s.escape_debug()))
+                            .primary(self.at(span), literal_label(s))
                             .help(e.help()),
                     );
                     None
@@ -480,10 +527,10 @@ impl<'a> Ctx<'a> {
                 Ok(h) => Value::Hosts(Set::Atom(h)).coerce(ty),
                 Err(e) => {
                     let mut d = Diagnostic::error(Code::InvalidHost, e.message())
-                        .primary(self.at(span), format!("in `{}`", s.escape_debug()))
+                        .primary(self.at(span), literal_label(s))
                         .help(e.help());
                     if s.starts_with('/') || s.starts_with('~') {
-                        d = d.note(format!("a path is not a host: this place expects {ty}"));
+                        d = d.note(format!("this place expects {ty}"));
                     }
                     self.diags.push(d);
                     None
@@ -499,6 +546,17 @@ impl<'a> Ctx<'a> {
             }
         }
     }
+}
+
+/// "in `LITERAL`", or "in an empty string".
+fn literal_label(s: &str) -> String {
+    if s.is_empty() { "in an empty string".to_owned() } else { format!("in `{}`", s.escape_debug()) }
+}
+
+/// A hint for a name that was probably meant as an unquoted host.
+fn quote_hint(dotted: &str) -> Option<String> {
+    let looks_like_host = dotted.contains('.') || dotted == "localhost";
+    looks_like_host.then(|| format!("if you meant the host, quote it: `\"{dotted}\"`"))
 }
 
 fn mismatch_help(expected: Ty, found: Ty) -> String {

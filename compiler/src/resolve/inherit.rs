@@ -7,7 +7,7 @@ use corral_grammar::ast::{self, ItemKind, QualName};
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use super::expr::{Ctx, Resolved, Scope, Value};
+use super::expr::{Binding, Ctx, Resolved, Scope};
 use super::load::LoadedModule;
 use super::policy::{OwnPolicy, header_span, lower_policy};
 use crate::diagnostics::{Code, Diagnostic};
@@ -27,7 +27,7 @@ struct Node {
 pub(crate) fn lower_policies(
     modules: &[LoadedModule],
     scopes: &[Scope],
-    values: &[HashMap<String, Option<Value>>],
+    values: &[HashMap<String, Binding>],
     home: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Policy> {
@@ -90,13 +90,24 @@ pub(crate) fn lower_policies(
             continue;
         }
         members.sort_by_key(|m| nodes[*m].key);
-        let names: Vec<String> = members.iter().map(|m| format!("`{}`", nodes[*m].name)).collect();
-        let mut d = Diagnostic::error(Code::ExtendsCycle, format!("policies extend each other: {}", names.join(" → ")));
-        for (k, &m) in members.iter().enumerate() {
+        let start = members[0];
+        let path = super::shortest_cycle(start, &members, |m| {
+            nodes[m].parents.iter().filter_map(|p| index.get(p).copied()).collect()
+        });
+        let mut d = if self_loop {
+            Diagnostic::error(Code::ExtendsCycle, format!("policy `{}` extends itself", nodes[start].name))
+        } else {
+            let names: Vec<String> =
+                path.iter().chain(std::iter::once(&start)).map(|m| format!("`{}`", nodes[*m].name)).collect();
+            Diagnostic::error(Code::ExtendsCycle, format!("policies extend each other: {}", names.join(" → ")))
+        };
+        for (k, &m) in path.iter().enumerate() {
             let (module, item) = nodes[m].key;
             if let Some(p) = ast_of(nodes[m].key) {
                 let at = SourceSpan::new(modules[module].file, header_span(modules[module].ast.items[item].span, p));
-                d = if k == 0 { d.primary(at, "extends itself through this cycle") } else { d.secondary(at, "on the cycle") };
+                let next = path.get(k + 1).copied().unwrap_or(start);
+                let label = format!("extends `{}`", nodes[next].name);
+                d = if k == 0 { d.primary(at, label) } else { d.secondary(at, label) };
             }
         }
         diags.push(d.help("a policy cannot inherit from itself; remove one `extends`"));
@@ -150,7 +161,7 @@ fn module_prefixes(modules: &[LoadedModule]) -> Vec<String> {
 fn resolve_policy(ctx: &mut Ctx<'_>, q: &QualName, what: &str) -> Option<Key> {
     match ctx.lookup(q) {
         Ok(Resolved::Policy { module, item }) => Some((module, item)),
-        Ok(Resolved::Poisoned) => None,
+        Ok(Resolved::Poisoned(_)) => None,
         Ok(_) => {
             ctx.diags.push(
                 Diagnostic::error(Code::NotAPolicy, format!("`{}` is not a policy", q.dotted()))
@@ -159,7 +170,8 @@ fn resolve_policy(ctx: &mut Ctx<'_>, q: &QualName, what: &str) -> Option<Key> {
             );
             None
         }
-        Err(d) => {
+        Err(failure) => {
+            let d = ctx.lookup_diagnostic(q, failure);
             ctx.diags.push(d);
             None
         }

@@ -9,7 +9,7 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::syntax::syntax_diagnostic;
-use crate::diagnostics::{Code, Diagnostic, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, closest};
 use crate::source::{FileId, SourceMap, SourceSpan};
 
 /// Identity of a module: the same key is loaded once.
@@ -53,7 +53,10 @@ pub(crate) fn load(
     diags: &mut Vec<Diagnostic>,
 ) -> Loaded {
     let mut loader = Loader { lib_dirs, sources, diags, modules: Vec::new(), by_key: HashMap::new() };
-    loader.add(ModuleKey::Root, root_name.to_owned(), root_text.to_owned(), root_dir.map(Path::to_path_buf));
+    // The root is keyed by its real path when it has one, so that a file
+    // importing the root back is recognised as the same module.
+    let root_key = std::fs::canonicalize(root_name).map_or(ModuleKey::Root, ModuleKey::File);
+    loader.add(root_key, root_name.to_owned(), root_text.to_owned(), root_dir.map(Path::to_path_buf));
     let mut next = 0;
     while next < loader.modules.len() {
         loader.resolve_imports(next);
@@ -149,10 +152,9 @@ impl Loader<'_> {
                     }
                     let mut d = Diagnostic::error(Code::ImportNotFound, format!("no standard module `std.{name}`"))
                         .primary(span, "not in the standard library");
-                    let names: Vec<String> = corral_stdlib::names().map(|n| format!("std.{n}")).collect();
-                    let wanted = format!("std.{name}");
-                    d = match did_you_mean(&wanted, names.iter().map(String::as_str)) {
-                        Some(h) => d.help(h),
+                    let names: Vec<String> = corral_stdlib::names().map(|n| format!("`std.{n}`")).collect();
+                    d = match closest(name, corral_stdlib::names()) {
+                        Some(n) => d.help(format!("did you mean `std.{n}`?")),
                         None => d.help(format!("the standard modules are {}", names.join(", "))),
                     };
                     self.diags.push(d);
@@ -174,7 +176,7 @@ impl Loader<'_> {
                 d = if searched.is_empty() {
                     d.help("add a search root with `--lib DIR`")
                 } else {
-                    d.help(format!("searched {}; add a search root with `--lib DIR`", searched.join(", ")))
+                    d.help(format!("searched {}; add a search root with `--lib DIR`", searched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")))
                 };
                 self.diags.push(d);
                 None
@@ -215,7 +217,14 @@ impl Loader<'_> {
             Err(e) => {
                 self.diags.push(
                     Diagnostic::error(Code::ImportUnreadable, format!("cannot read `{}`", display_path(path)))
-                        .primary(span, e.to_string()),
+                        .primary(
+                            span,
+                            if e.kind() == std::io::ErrorKind::InvalidData {
+                                "the file is not valid UTF-8".to_owned()
+                            } else {
+                                format!("{e}")
+                            },
+                        ),
                 );
                 None
             }
@@ -261,7 +270,8 @@ impl Loader<'_> {
 
     fn report_cycle(&mut self, members: &[usize]) {
         let start = members.iter().copied().min().unwrap_or(0);
-        let path = cycle_path(&self.modules, members, start);
+        let modules = &self.modules;
+        let path = super::shortest_cycle(start, members, |m| modules[m].imports.iter().filter_map(|e| e.target).collect());
         let names: Vec<String> =
             path.iter().chain(std::iter::once(&start)).map(|m| format!("`{}`", self.sources.name(self.modules[*m].file))).collect();
         let mut d = Diagnostic::error(Code::ImportCycle, format!("import cycle: {}", names.join(" → ")));
@@ -287,41 +297,6 @@ impl Loader<'_> {
             }
         }
     }
-}
-
-/// A path through the strongly connected `members` from `start` back to it.
-fn cycle_path(modules: &[LoadedModule], members: &[usize], start: usize) -> Vec<usize> {
-    // Breadth-first search for the shortest way back to `start`.
-    let mut prev: HashMap<usize, usize> = HashMap::new();
-    let mut queue = std::collections::VecDeque::from([start]);
-    while let Some(m) = queue.pop_front() {
-        for edge in &modules[m].imports {
-            let Some(t) = edge.target else { continue };
-            if !members.contains(&t) {
-                continue;
-            }
-            if t == start {
-                let mut path = vec![m];
-                let mut cur = m;
-                while cur != start {
-                    match prev.get(&cur) {
-                        Some(&p) => {
-                            path.push(p);
-                            cur = p;
-                        }
-                        None => break,
-                    }
-                }
-                path.reverse();
-                return path;
-            }
-            if t != start && !prev.contains_key(&t) {
-                prev.insert(t, m);
-                queue.push_back(t);
-            }
-        }
-    }
-    vec![start]
 }
 
 fn file_stem_alias(path: &str) -> String {

@@ -21,7 +21,7 @@ use crate::diagnostics::{self, Code, Diagnostic, did_you_mean};
 use crate::ir::Program;
 use crate::ir::host::BUILTIN_SETS;
 use crate::source::{SourceMap, SourceSpan};
-use expr::{Ctx, Def, Scope, Ty, Value};
+use expr::{Binding, Ctx, Def, Scope, Ty, Value};
 use load::LoadedModule;
 
 /// Deepest set expression, counted through `let` references, accepted.
@@ -69,7 +69,7 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Opti
     let mut diags = Vec::new();
     let loaded = load::load(name, text, dir, &options.lib_dirs, &mut sources, &mut diags);
     let scopes: Vec<Scope> = loaded.modules.iter().map(|m| build_scope(m, &mut diags)).collect();
-    let mut values: Vec<HashMap<String, Option<Value>>> = vec![HashMap::new(); loaded.modules.len()];
+    let mut values: Vec<HashMap<String, Binding>> = vec![HashMap::new(); loaded.modules.len()];
     let overrides = parse_overrides(options, &mut sources, &scopes, &loaded.modules, &mut diags);
     for &m in &loaded.order {
         lower_definitions(m, &loaded.modules, &scopes, &mut values, &overrides, &options.home, &mut diags);
@@ -80,6 +80,35 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Opti
         program: Program { home: options.home.clone(), files: sources, policies },
         diagnostics: diags,
     }
+}
+
+/// The shortest cycle from `start` back to itself through `members`,
+/// following `next`: `[start, a, b]` for start → a → b → start.
+pub(crate) fn shortest_cycle(start: usize, members: &[usize], next: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
+    let mut prev: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(m) = queue.pop_front() {
+        for t in next(m) {
+            if !members.contains(&t) {
+                continue;
+            }
+            if t == start {
+                let mut path = vec![m];
+                let mut cur = m;
+                while let Some(&p) = prev.get(&cur) {
+                    path.push(p);
+                    cur = p;
+                }
+                path.reverse();
+                return path;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(t) {
+                e.insert(m);
+                queue.push_back(t);
+            }
+        }
+    }
+    vec![start]
 }
 
 fn item_name(kind: &ItemKind) -> Option<&ast::Ident> {
@@ -122,6 +151,11 @@ fn build_scope(module: &LoadedModule, diags: &mut Vec<Diagnostic>) -> Scope {
             continue;
         }
         if let Some((prev, prev_span)) = scope.defs.get(&name) {
+            // Of two definitions of one kind the first stands; of different
+            // kinds (an import and a let) neither can be trusted.
+            if std::mem::discriminant(prev) != std::mem::discriminant(&def) {
+                scope.duplicated.insert(name.clone());
+            }
             diags.push(
                 Diagnostic::error(Code::DuplicateDefinition, format!("`{name}` is defined twice"))
                     .primary(at, "defined again here")
@@ -235,7 +269,7 @@ fn lower_definitions(
     m: usize,
     modules: &[LoadedModule],
     scopes: &[Scope],
-    values: &mut [HashMap<String, Option<Value>>],
+    values: &mut [HashMap<String, Binding>],
     overrides: &HashMap<String, (Expr, crate::source::FileId)>,
     home: &str,
     diags: &mut Vec<Diagnostic>,
@@ -295,7 +329,7 @@ fn lower_definitions(
     }
     for (name, i) in &defs {
         if poisoned.contains(i) {
-            values[m].insert(name.clone(), None);
+            values[m].insert(name.clone(), Binding::default());
         }
     }
     let mut acyclic = graph.clone();
@@ -312,7 +346,7 @@ fn lower_definitions(
         }
         let item = &module.ast.items[i];
         let Some(name) = item_name(&item.kind) else { continue };
-        let value = {
+        let (ty, value) = {
             let mut ctx = Ctx { modules, scopes, values, module: m, file: module.file, home, diags };
             lower_definition(&mut ctx, &item.kind, m == 0, overrides)
         };
@@ -328,62 +362,72 @@ fn lower_definitions(
                 Some(v)
             }
         });
-        values[m].insert(name.name.clone(), value);
+        values[m].insert(name.name.clone(), Binding { ty, value });
     }
 }
 
+/// Lowers a `let` or `param`: its type, when known, and its value.
 fn lower_definition(
     ctx: &mut Ctx<'_>,
     kind: &ItemKind,
     is_root: bool,
     overrides: &HashMap<String, (Expr, crate::source::FileId)>,
-) -> Option<Value> {
+) -> (Option<Ty>, Option<Value>) {
     match kind {
         ItemKind::Let(l) => {
             let ty = match &l.ty {
-                Some(t) => resolve_type(ctx, t)?,
-                None => match ctx.infer(&l.value) {
-                    Some(t) => t,
-                    None => {
-                        // No operand has a type: report the unknown names
-                        // that hide it, or ask for an annotation.
-                        let before = ctx.diags.len();
-                        let _ = ctx.lower(&l.value, Ty::Paths);
-                        if ctx.diags.len() == before && !mentions_names(&l.value) {
-                            ctx.diags.push(
-                                Diagnostic::error(Code::CannotInferType, format!("cannot infer the type of `{}`", l.name.name))
-                                    .primary(ctx.at(l.name.span), "no type annotation")
-                                    .help(format!("annotate it: `let {}: paths = …` (or hosts, ports, endpoints)", l.name.name)),
-                            );
-                        }
-                        return None;
-                    }
-                },
+                Some(t) => resolve_type(ctx, t),
+                None => ctx.infer(&l.value),
             };
-            ctx.lower(&l.value, ty)
+            let Some(ty) = ty else {
+                if l.ty.is_none() {
+                    // No operand has a type: report the unknown names that
+                    // hide it, or ask for an annotation.
+                    let before = ctx.diags.len();
+                    let _ = ctx.lower(&l.value, Ty::Paths);
+                    if ctx.diags.len() == before && !mentions_names(&l.value) {
+                        ctx.diags.push(
+                            Diagnostic::error(Code::CannotInferType, format!("cannot infer the type of `{}`", l.name.name))
+                                .primary(ctx.at(l.name.span), "no type annotation")
+                                .help(format!("annotate it: `let {}: paths = …` (or hosts, ports, endpoints)", l.name.name)),
+                        );
+                    }
+                }
+                return (None, None);
+            };
+            (Some(ty), ctx.lower(&l.value, ty))
         }
         ItemKind::Param(p) => {
-            let ty = resolve_type(ctx, &p.ty)?;
+            let Some(ty) = resolve_type(ctx, &p.ty) else { return (None, None) };
             if is_root && let Some((expr, file)) = overrides.get(&p.name.name) {
                 let saved = ctx.file;
                 ctx.file = *file;
                 let v = ctx.lower(expr, ty);
                 ctx.file = saved;
-                return v;
+                return (Some(ty), v);
             }
-            match &p.default {
+            let value = match &p.default {
                 Some(d) => ctx.lower(d, ty),
                 None => {
+                    let help = if is_root {
+                        format!("give it a default (`param {}: {} = …`) or pass `--set {}=VALUE`", p.name.name, p.ty.name, p.name.name)
+                    } else {
+                        format!(
+                            "give it a default (`param {}: {} = …`): `--set` binds only params of the file being checked",
+                            p.name.name, p.ty.name
+                        )
+                    };
                     ctx.diags.push(
                         Diagnostic::error(Code::ParamWithoutValue, format!("param `{}` has no value", p.name.name))
-                            .primary(ctx.at(p.name.span), "no default and no `--set`")
-                            .help(format!("give it a default (`param {}: {} = …`) or pass `--set {}=VALUE`", p.name.name, p.ty.name, p.name.name)),
+                            .primary(ctx.at(p.name.span), if is_root { "no default and no `--set`" } else { "no default" })
+                            .help(help),
                     );
                     None
                 }
-            }
+            };
+            (Some(ty), value)
         }
-        _ => None,
+        _ => (None, None),
     }
 }
 

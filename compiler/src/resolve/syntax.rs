@@ -5,10 +5,10 @@ use corral_grammar::{SyntaxError, SyntaxErrorKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, SourceSpan};
 
+/// Keywords a user may well have meant as a name.
 const KEYWORD_NAMES: &[&str] = &[
     "`read`", "`list`", "`write`", "`create`", "`delete`", "`exec`", "`clipboard`", "`screen`",
-    "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`", "`local`",
-    "`from`", "`as`", "`under`", "`connect`", "`bind`", "`tcp`", "`udp`",
+    "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`", "`local`", "`entra`",
 ];
 
 pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
@@ -39,6 +39,9 @@ pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
             }
             d
         }
+        SyntaxErrorKind::SingleQuoted => Diagnostic::error(Code::InvalidCharacter, "single-quoted string")
+            .primary(span, "strings are written in double quotes")
+            .help("write `\"…\"` instead of `'…'`"),
         SyntaxErrorKind::UnterminatedString => {
             Diagnostic::error(Code::UnterminatedString, "unterminated string")
                 .primary(span, "this string has no closing `\"`")

@@ -25,7 +25,7 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Huma
         HumanStyle::Color => GraphicalTheme::unicode(),
         HumanStyle::Plain => GraphicalTheme::unicode_nocolor(),
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false).with_wrap_lines(false);
     let mut out = String::new();
     for diag in diagnostics {
         let report = Report::build(diag, sources);
@@ -56,26 +56,39 @@ impl Report {
             message.push_str("\n  note: ");
             message.push_str(note);
         }
-        let mut files: Vec<FileId> = Vec::new();
-        if let Some(primary) = diag.primary_span() {
-            files.push(primary.file);
+        // miette shows one snippet per source and names the location of the
+        // first one, so labels far from the primary one (or in other files)
+        // go into related reports that follow it.
+        let primary = diag.primary_span();
+        let line = |l: &Label| sources.line_col(l.span.file, l.span.start).0;
+        let near_primary = |l: &Label| {
+            primary.is_some_and(|p| {
+                let pl = sources.line_col(p.file, p.start).0;
+                l.span.file == p.file && line(l).abs_diff(pl) <= 3
+            })
+        };
+        let mut groups_list: Vec<(FileId, Vec<&Label>)> = Vec::new();
+        if let Some(p) = primary {
+            groups_list.push((p.file, diag.labels.iter().filter(|l| near_primary(l)).collect()));
         }
-        for l in &diag.labels {
-            if !files.contains(&l.span.file) {
-                files.push(l.span.file);
+        for l in diag.labels.iter().filter(|l| !near_primary(l)) {
+            match groups_list.iter_mut().skip(1).find(|(f, ls)| *f == l.span.file && ls.iter().all(|o| line(o).abs_diff(line(l)) <= 3)) {
+                Some((_, ls)) => ls.push(l),
+                None => groups_list.push((l.span.file, vec![l])),
             }
         }
-        let mut groups = files.into_iter().map(|file| {
-            let labels: Vec<&Label> = diag.labels.iter().filter(|l| l.span.file == file).collect();
-            (file, labels)
-        });
+        let mut groups = groups_list.into_iter();
         let (source, labels) = match groups.next() {
             Some((file, labels)) => (Some(named(sources, file)), labeled(&labels, sources, file)),
             None => (None, Vec::new()),
         };
         let related = groups
             .map(|(file, labels)| Report {
-                message: format!("in {}", sources.name(file)),
+                message: if Some(file) == primary.map(|p| p.file) {
+                    "see also".to_owned()
+                } else {
+                    format!("in {}", sources.name(file))
+                },
                 code: String::new(),
                 severity: Some(MietteSeverity::Advice),
                 help: None,
