@@ -6,5 +6,6 @@ pub mod eval;
 pub mod ir;
 pub mod resolve;
 pub mod source;
+pub mod stdlib;
 
 pub use resolve::{Compilation, Options, compile_file, compile_source};

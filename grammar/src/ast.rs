@@ -187,6 +187,9 @@ pub enum StmtKind {
     /// `proxy "http://127.0.0.1:8080"`
     Proxy(StrLit),
     Assert(Assert),
+    /// `allow unsafe CHECK because "REASON"`: opts out of one built-in
+    /// safety check.
+    AllowUnsafe { check: Ident, because: StrLit },
     /// A region the parser skipped after a syntax error.
     Error,
 }

@@ -442,6 +442,13 @@ fn stmt_text(stmt: &Stmt, indent: usize) -> Option<String> {
             quote(&mut head, &url.value);
             None
         }
+        StmtKind::AllowUnsafe { check, because } => {
+            head.push_str("allow unsafe ");
+            head.push_str(&check.name);
+            head.push_str(" because ");
+            quote(&mut head, &because.value);
+            None
+        }
         StmtKind::Assert(assert) => {
             head.push_str("assert ");
             if let Some(name) = &assert.name {

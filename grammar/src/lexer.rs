@@ -45,6 +45,8 @@ pub enum Tok {
     Within,
     #[token("allow")]
     Allow,
+    #[token("unsafe")]
+    Unsafe,
     #[token("deny")]
     Deny,
     #[token("readonly")]
@@ -281,6 +283,7 @@ pub fn keyword_text(tok: &Tok) -> Option<&'static str> {
         Tok::Extends => "extends",
         Tok::Within => "within",
         Tok::Allow => "allow",
+        Tok::Unsafe => "unsafe",
         Tok::Deny => "deny",
         Tok::Readonly => "readonly",
         Tok::Identity => "identity",

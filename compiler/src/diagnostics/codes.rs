@@ -75,6 +75,8 @@ codes! {
     DefinitionTooDeep = "C1024", "definition-too-deep", "set definitions nested deeper than the compiler accepts";
     ImportUnreadable = "C1025", "import-unreadable", "an imported file that exists but cannot be read";
     NotASet = "C1026", "not-a-set", "a module or policy used where a set is expected";
+    UnknownSafetyCheck = "C1027", "unknown-safety-check", "`allow unsafe` naming no built-in safety check";
+    EmptyReason = "C1028", "empty-reason", "an `allow unsafe` or `because` with an empty reason";
     Internal = "C9001", "internal-error", "a bug in Corral";
 }
 

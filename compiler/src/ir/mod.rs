@@ -395,6 +395,44 @@ pub struct Assertion {
     pub origin: Origin,
 }
 
+/// A built-in safety check (LANGUAGE.md §5), run on every policy unless the
+/// policy opts out of it by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafetyCheck {
+    /// Write, create or delete on `std.persistence` files.
+    Persistence,
+    /// Read of `std.secrets` together with connect to `internet`.
+    Exfiltration,
+    /// Exec of files the agent can write or create, below isolation `container`.
+    ExecWritable,
+}
+
+impl SafetyCheck {
+    pub const ALL: [SafetyCheck; 3] = [SafetyCheck::Persistence, SafetyCheck::Exfiltration, SafetyCheck::ExecWritable];
+
+    /// The name used in `allow unsafe NAME`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            SafetyCheck::Persistence => "persistence",
+            SafetyCheck::Exfiltration => "exfiltration",
+            SafetyCheck::ExecWritable => "exec_writable",
+        }
+    }
+
+    pub fn from_keyword(word: &str) -> Option<SafetyCheck> {
+        SafetyCheck::ALL.into_iter().find(|c| c.keyword() == word)
+    }
+}
+
+/// `allow unsafe CHECK because "REASON"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnsafeOptOut {
+    pub check: SafetyCheck,
+    pub because: String,
+    pub origin: Origin,
+}
+
 /// One policy with everything it inherits merged in.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policy {
@@ -416,9 +454,16 @@ pub struct Policy {
     pub timeout: Option<Setting<u64>>,
     pub proxy: Option<Setting<String>>,
     pub assertions: Vec<Assertion>,
+    /// Safety checks this policy (or an ancestor) opts out of.
+    pub unsafe_allowed: Vec<UnsafeOptOut>,
 }
 
 impl Policy {
+    /// The opt-out of `check`, if the policy has one.
+    pub fn opt_out(&self, check: SafetyCheck) -> Option<&UnsafeOptOut> {
+        self.unsafe_allowed.iter().find(|o| o.check == check)
+    }
+
     /// The effective isolation tier.
     pub fn tier(&self) -> Tier {
         self.isolation.as_ref().map_or(Tier::Process, |s| s.value)

@@ -218,6 +218,7 @@ fn merge<'m>(
         timeout: None,
         proxy: None,
         assertions: Vec::new(),
+        unsafe_allowed: Vec::new(),
     };
     // Farthest ancestors first, then the policy's own rules.
     for &a in ancestors.iter().rev().chain(std::iter::once(&n)) {
@@ -227,6 +228,11 @@ fn merge<'m>(
         policy.binds.extend(own.binds.iter().cloned());
         policy.devices.extend(own.devices.iter().cloned());
         policy.assertions.extend(own.assertions.iter().cloned());
+        for o in &own.unsafe_allowed {
+            // The nearest declaration wins: a child may restate the reason.
+            policy.unsafe_allowed.retain(|p| p.check != o.check);
+            policy.unsafe_allowed.push(o.clone());
+        }
     }
     let own = &node.own;
     // Isolation: the strongest inherited tier; a child may only raise it.

@@ -10,7 +10,7 @@ use super::expr::{Ctx, Ty, Value};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::ir::{
     AccessSet, Assertion, BindRule, ConnectRule, DeviceMode, DeviceRule, FileRule, Formula,
-    FormulaKind, Identity, Origin, Protos, Quantifier, Right, Rights, Setting, Tier,
+    FormulaKind, Identity, Origin, Protos, Quantifier, Right, Rights, SafetyCheck, Setting, Tier, UnsafeOptOut,
 };
 
 /// A policy's own rules and settings, with spans.
@@ -25,6 +25,7 @@ pub(crate) struct OwnPolicy {
     pub timeout: Option<Setting<u64>>,
     pub proxy: Option<Setting<String>>,
     pub assertions: Vec<Assertion>,
+    pub unsafe_allowed: Vec<UnsafeOptOut>,
 }
 
 pub(crate) fn lower_policy(ctx: &mut Ctx<'_>, name: &str, policy: &ast::Policy) -> OwnPolicy {
@@ -72,7 +73,30 @@ pub(crate) fn lower_policy(ctx: &mut Ctx<'_>, name: &str, policy: &ast::Policy) 
                     set_once(ctx, &mut own.proxy, u, origin, "proxy");
                 }
             }
+            StmtKind::AllowUnsafe { check, because } => {
+                if let Some(opt_out) = lower_opt_out(ctx, check, because, origin) {
+                    if let Some(prev) = own.unsafe_allowed.iter().find(|o| o.check == opt_out.check) {
+                        ctx.diags.push(
+                            Diagnostic::error(
+                                Code::DuplicateSetting,
+                                format!("`allow unsafe {}` is given twice", check.name),
+                            )
+                            .primary(opt_out.origin.span, "given again here")
+                            .secondary(prev.origin.span, "first given here"),
+                        );
+                    } else {
+                        own.unsafe_allowed.push(opt_out);
+                    }
+                }
+            }
             StmtKind::Assert(a) => {
+                if let Some(b) = a.because.as_ref().filter(|b| b.value.trim().is_empty()) {
+                    ctx.diags.push(
+                        Diagnostic::error(Code::EmptyReason, "empty `because`")
+                            .primary(ctx.at(b.span), "empty reason")
+                            .help("say why the assertion matters, or drop `because`"),
+                    );
+                }
                 if let Some(formula) = lower_formula(ctx, &a.formula) {
                     own.assertions.push(Assertion {
                         name: a.name.as_ref().map(|n| n.name.clone()),
@@ -85,6 +109,34 @@ pub(crate) fn lower_policy(ctx: &mut Ctx<'_>, name: &str, policy: &ast::Policy) 
         }
     }
     own
+}
+
+fn lower_opt_out(
+    ctx: &mut Ctx<'_>,
+    check: &ast::Ident,
+    because: &ast::StrLit,
+    origin: Origin,
+) -> Option<UnsafeOptOut> {
+    let Some(c) = SafetyCheck::from_keyword(&check.name) else {
+        let names = SafetyCheck::ALL.map(SafetyCheck::keyword);
+        let d = Diagnostic::error(Code::UnknownSafetyCheck, format!("no safety check named `{}`", check.name))
+            .primary(ctx.at(check.span), "not a built-in safety check");
+        let d = match did_you_mean(&check.name, names) {
+            Some(h) => d.help(h),
+            None => d.help(format!("the checks are {}", quoted(&names))),
+        };
+        ctx.diags.push(d);
+        return None;
+    };
+    if because.value.trim().is_empty() {
+        ctx.diags.push(
+            Diagnostic::error(Code::EmptyReason, format!("`allow unsafe {}` needs a reason", check.name))
+                .primary(ctx.at(because.span), "empty reason")
+                .help("say why the policy needs this, for the reviewer: `because \"…\"`"),
+        );
+        return None;
+    }
+    Some(UnsafeOptOut { check: c, because: because.value.clone(), origin })
 }
 
 fn push_rule(own: &mut OwnPolicy, effect: Effect, set: AccessSet, origin: Origin) {
