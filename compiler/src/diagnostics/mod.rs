@@ -36,6 +36,9 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub help: Option<String>,
     pub notes: Vec<String>,
+    /// Concrete accesses that show the problem (verifier findings), in the
+    /// access syntax of `corral eval`.
+    pub counterexamples: Vec<String>,
 }
 
 impl Diagnostic {
@@ -47,6 +50,7 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             notes: Vec::new(),
+            counterexamples: Vec::new(),
         }
     }
 
@@ -77,6 +81,12 @@ impl Diagnostic {
 
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Adds a concrete access that shows the problem.
+    pub fn counterexample(mut self, access: impl Into<String>) -> Self {
+        self.counterexamples.push(access.into());
         self
     }
 

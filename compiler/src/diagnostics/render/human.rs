@@ -52,6 +52,10 @@ impl Report {
             Severity::Info => MietteSeverity::Advice,
         });
         let mut message = diag.message.clone();
+        for access in &diag.counterexamples {
+            message.push_str("\n  counterexample: ");
+            message.push_str(access);
+        }
         for note in &diag.notes {
             message.push_str("\n  note: ");
             message.push_str(note);

@@ -16,6 +16,8 @@ pub struct JsonDiagnostic {
     pub labels: Vec<JsonLabel>,
     pub help: Option<String>,
     pub notes: Vec<String>,
+    /// Concrete accesses that show the problem, for verifier findings.
+    pub counterexamples: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -71,6 +73,7 @@ pub fn to_json(diag: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
             .collect(),
         help: diag.help.clone(),
         notes: diag.notes.clone(),
+        counterexamples: diag.counterexamples.clone(),
     }
 }
 
