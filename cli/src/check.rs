@@ -7,6 +7,9 @@ use corral_compiler::diagnostics::Severity;
 use corral_compiler::diagnostics::render::render_json;
 use serde_json::json;
 
+use corral_compiler::Compilation;
+use corral_verifier::checks::{CheckOptions, assertion_queries, verify_program};
+
 use crate::common::{self, CompileArgs, EXIT_FAIL, EXIT_OK, EXIT_USAGE, Format};
 
 #[derive(Args, Debug)]
@@ -25,6 +28,17 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     deny_warnings: bool,
+    /// Time limit of each SMT query, in milliseconds; a query that runs out
+    /// is reported as unknown (an error), never as proven.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u32,
+    /// Skip the analyses (redundant, dead and unmatchable rules, …); the
+    /// assertions and safety checks are still proven.
+    #[arg(long)]
+    no_analyses: bool,
+    /// Print the SMT-LIB queries behind the assertion NAME and exit.
+    #[arg(long, value_name = "NAME")]
+    print_smtlib: Option<String>,
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
@@ -48,6 +62,17 @@ pub fn run(args: &CheckArgs) -> u8 {
                 continue;
             }
         };
+        if let Some(name) = &args.print_smtlib {
+            return print_smtlib(&compilation, name, args.timeout_ms);
+        }
+        let mut compilation = compilation;
+        // The verifier needs a complete IR: it runs on files without errors.
+        if !compilation.has_errors() {
+            let options = CheckOptions { timeout_ms: args.timeout_ms, analyses: !args.no_analyses };
+            let findings = verify_program(&compilation.program, &options);
+            compilation.diagnostics.extend(findings);
+            corral_compiler::diagnostics::sort(&mut compilation.diagnostics);
+        }
         let diags = &compilation.diagnostics;
         let (e, w) = (common::count(diags, Severity::Error), common::count(diags, Severity::Warning));
         errors += e;
@@ -95,4 +120,24 @@ pub fn run(args: &CheckArgs) -> u8 {
         })),
     }
     exit
+}
+
+/// `--print-smtlib NAME`: the queries behind every assertion named NAME.
+fn print_smtlib(compilation: &Compilation, name: &str, timeout_ms: u32) -> u8 {
+    if compilation.has_errors() {
+        common::print_human(&compilation.diagnostics, compilation.sources());
+        return EXIT_FAIL;
+    }
+    let solver = corral_verifier::Solver::new(timeout_ms);
+    let mut found = false;
+    for policy in &compilation.program.policies {
+        for a in policy.assertions.iter().filter(|a| a.name.as_deref() == Some(name)) {
+            found = true;
+            for (i, query) in assertion_queries(policy, a, &solver).iter().enumerate() {
+                println!("; policy `{}`, assertion `{name}`, query {}", policy.name, i + 1);
+                println!("{query}");
+            }
+        }
+    }
+    if found { EXIT_OK } else { common::usage_error(&format!("no assertion named `{name}`")) }
 }

@@ -77,6 +77,18 @@ codes! {
     NotASet = "C1026", "not-a-set", "a module or policy used where a set is expected";
     UnknownSafetyCheck = "C1027", "unknown-safety-check", "`allow unsafe` naming no built-in safety check";
     EmptyReason = "C1028", "empty-reason", "an `allow unsafe` or `because` with an empty reason";
+    AssertionFailed = "C2001", "assertion-failed", "an assertion that does not hold, with a counterexample";
+    VerificationUnknown = "C2002", "verification-unknown", "a proof the solver could not decide in time: not proven";
+    UnsafePersistence = "C2003", "unsafe-persistence", "a policy that can change files the host runs later";
+    UnsafeExfiltration = "C2004", "unsafe-exfiltration", "a policy that can read secrets and reach the internet";
+    UnsafeExecWritable = "C2005", "unsafe-exec-writable", "a policy that can execute files it can write, below `container`";
+    WithinViolated = "C2006", "within-violated", "a sub-agent that permits more than the policy it is `within`";
+    RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
+    DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";
+    UnmatchablePattern = "C4003", "unmatchable-pattern", "a pattern or rule that matches no well-formed path";
+    DenyOverlapsNothing = "C4004", "deny-overlaps-nothing", "a deny that overlaps no allow";
+    GrantsNothing = "C4005", "grants-nothing", "a policy that permits no access at all";
+    NeedlessOptOut = "C4006", "needless-opt-out", "an `allow unsafe` for a safety check that passes anyway";
     Internal = "C9001", "internal-error", "a bug in Corral";
 }
 

@@ -11,6 +11,7 @@
 pub mod access;
 mod index;
 pub mod matching;
+pub mod sets;
 
 use serde::Serialize;
 

@@ -1,0 +1,47 @@
+//! Peak memory of checking a generated policy: `peak_mem RULES` generates
+//! a policy of RULES rules, compiles it, and prints the process's peak
+//! resident set (`VmHWM` of /proc/self/status) before and after. Run one
+//! process per size: the peak never goes down. Linux only.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool reports on stdout
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use corral_benches::{HOME, generate_policy};
+use corral_compiler::{Options, compile_source};
+
+/// A field of /proc/self/status in KiB, like `VmHWM:   12345 kB`.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+fn main() -> ExitCode {
+    let Some(rules) = std::env::args().nth(1).and_then(|a| a.parse::<usize>().ok()) else {
+        eprintln!("usage: peak_mem RULES");
+        return ExitCode::from(2);
+    };
+    let text = generate_policy(rules);
+    let before = status_kib("VmHWM:");
+    let start = Instant::now();
+    let compiled =
+        compile_source("fleet.corral", &text, None, &Options { home: HOME.into(), ..Default::default() });
+    let elapsed = start.elapsed();
+    let after = status_kib("VmHWM:");
+    let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
+    println!(
+        "rules={rules} source_bytes={} peak_before_compile_mib={} peak_mib={} compile_ms={:.1} diagnostics={} errors={errors}",
+        text.len(),
+        mib(before),
+        mib(after),
+        elapsed.as_secs_f64() * 1e3,
+        compiled.diagnostics.len(),
+    );
+    if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
