@@ -62,10 +62,12 @@ impl<A> Set<A> {
         }
     }
 
+    /// `a - b`; `(a - b) - c` is kept flat as `a - (b | c)`.
     pub fn diff(a: Set<A>, b: Set<A>) -> Set<A> {
         match (a, b) {
             (Set::Empty, _) => Set::Empty,
             (a, Set::Empty) => a,
+            (Set::Diff(a, b), c) => Set::Diff(a, Box::new(Set::union([*b, c]))),
             (a, b) => Set::Diff(Box::new(a), Box::new(b)),
         }
     }
@@ -383,7 +385,9 @@ pub enum FormulaKind {
     Not(Box<Formula>),
     And(Vec<Formula>),
     Or(Vec<Formula>),
-    Implies(Box<Formula>, Box<Formula>),
+    /// `a implies b implies c`, right-associative: `a implies (b implies c)`;
+    /// kept flat so that long chains build no deep tree.
+    Implies(Vec<Formula>),
     Bool(bool),
 }
 

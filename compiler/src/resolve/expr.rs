@@ -20,6 +20,14 @@ use crate::ir::{
 };
 use crate::source::{FileId, SourceSpan};
 
+/// Most atoms (patterns, hosts, port ranges) one compilation may
+/// materialise. References copy a definition's set, so without a bound a
+/// chain of definitions would grow quadratically.
+pub const MAX_ATOMS: usize = 2_000_000;
+
+/// Most switches between `|` and `-` in one chain of operators.
+const MAX_OPERATOR_SWITCHES: usize = 64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Ty {
     Paths,
@@ -107,6 +115,16 @@ impl Value {
         }
     }
 
+    /// How many atoms a copy of the value materialises.
+    pub fn atom_count(&self) -> usize {
+        match self {
+            Value::Paths(s) => s.atoms().len(),
+            Value::Hosts(s) => s.atoms().len(),
+            Value::Ports(s) => s.atoms().len(),
+            Value::Endpoints(s) => s.atoms().iter().map(|a| 1 + a.hosts.atoms().len() + a.ports.atoms().len()).sum(),
+        }
+    }
+
     pub fn depth(&self) -> usize {
         match self {
             Value::Paths(s) => s.depth(),
@@ -188,6 +206,9 @@ pub(crate) struct Ctx<'a> {
     /// The file spans point into: the module's, or a `--set` value's.
     pub file: FileId,
     pub home: &'a str,
+    /// Patterns, hosts and ports still allowed to be materialised (each
+    /// reference to a definition copies its set); see [`MAX_ATOMS`].
+    pub budget: &'a std::cell::Cell<usize>,
     pub diags: &'a mut Vec<Diagnostic>,
 }
 
@@ -388,7 +409,26 @@ impl<'a> Ctx<'a> {
             }
             ExprKind::Wildcard => Some(ports(PortRange::ALL, ty)),
             ExprKind::Name(q) => match self.lookup(q) {
-                Ok(Resolved::Value(v)) => v.clone().coerce(ty),
+                Ok(Resolved::Value(v)) => {
+                    // `budget` is the number of atoms left plus one; zero
+                    // means exhausted and reported.
+                    let size = v.atom_count();
+                    let left = self.budget.get();
+                    if size >= left {
+                        if left > 0 {
+                            self.diags.push(
+                                Diagnostic::error(Code::DefinitionTooDeep, "definitions expand to too many patterns")
+                                    .primary(self.at(q.span), format!("expanding `{}` passes {MAX_ATOMS} patterns, hosts and ports", q.dotted()))
+                                    .help("each use of a definition copies its set; define large sets once and use them in few places"),
+                            );
+                        }
+                        // Report once; every later reference fails quietly.
+                        self.budget.set(0);
+                        return None;
+                    }
+                    self.budget.set(left - size);
+                    v.clone().coerce(ty)
+                }
                 Ok(Resolved::Builtin(h)) => Value::Hosts(h).coerce(ty),
                 Ok(Resolved::Poisoned(_)) => None,
                 Ok(r @ (Resolved::Policy { .. } | Resolved::Module)) => {
@@ -439,27 +479,49 @@ impl<'a> Ctx<'a> {
                         None => failed = true,
                     }
                 }
-                if failed { None } else { combine_union(parts, ty) }
+                if failed { None } else { Some(fold(Some(SetOp::Union), Value::empty(ty), parts)) }
             }
             ExprKind::Chain { first, rest } => {
+                // Each switch between `|` and `-` nests the result one level
+                // deeper; bound it so no later pass can overflow its stack.
+                let switches = rest.windows(2).filter(|w| w[0].0.node != w[1].0.node).count();
+                if switches > MAX_OPERATOR_SWITCHES {
+                    self.diags.push(
+                        Diagnostic::error(Code::DefinitionTooDeep, format!("`|` and `-` alternate {switches} times in one expression"))
+                            .primary(self.at(expr.span), format!("more than {MAX_OPERATOR_SWITCHES} alternations"))
+                            .help("name the parts with `let` and combine the names"),
+                    );
+                    return None;
+                }
                 let operands: Vec<(Option<SetOp>, &Expr)> = std::iter::once((None, first.as_ref()))
                     .chain(rest.iter().map(|(op, e)| (Some(op.node), e)))
                     .collect();
                 let checked = self.check_operands(operands.clone(), ty);
-                let mut acc: Option<Value> = None;
+                let mut lowered: Vec<(Option<SetOp>, Value)> = Vec::with_capacity(operands.len());
                 let mut failed = false;
                 for ((op, e), ok) in operands.into_iter().zip(checked) {
-                    let v = ok.then(|| self.lower(e, ty)).flatten();
-                    let Some(v) = v else {
-                        failed = true;
-                        continue;
-                    };
-                    acc = Some(match (acc, op) {
-                        (None, _) | (_, None) => v,
-                        (Some(a), Some(op)) => apply(op, a, v),
-                    });
+                    match ok.then(|| self.lower(e, ty)).flatten() {
+                        Some(v) => lowered.push((op, v)),
+                        None => failed = true,
+                    }
                 }
-                if failed { None } else { acc.or(Some(Value::empty(ty))) }
+                if failed {
+                    return None;
+                }
+                // Fold each run of one operator in one step, so that long
+                // chains cost linear time and `a - b - c` is `a - (b | c)`.
+                let mut items = lowered.into_iter();
+                let mut acc = items.next().map_or_else(|| Value::empty(ty), |(_, v)| v);
+                let mut run_op: Option<SetOp> = None;
+                let mut run: Vec<Value> = Vec::new();
+                for (op, v) in items {
+                    if op != run_op && !run.is_empty() {
+                        acc = fold(run_op, acc, std::mem::take(&mut run));
+                    }
+                    run_op = op;
+                    run.push(v);
+                }
+                Some(fold(run_op, acc, run))
             }
         }
     }
@@ -604,28 +666,29 @@ fn under(set: PathSet) -> Option<PathSet> {
     }
 }
 
-fn combine_union(values: Vec<Value>, ty: Ty) -> Option<Value> {
-    let mut acc = Value::empty(ty);
-    for v in values {
-        acc = apply(SetOp::Union, acc, v);
-    }
-    Some(acc)
-}
-
-fn apply(op: SetOp, a: Value, b: Value) -> Value {
-    fn go<A>(op: SetOp, a: Set<A>, b: Set<A>) -> Set<A> {
+/// `acc OP items[0] OP items[1] …` for one operator, in one step.
+fn fold(op: Option<SetOp>, acc: Value, items: Vec<Value>) -> Value {
+    fn go<A>(op: Option<SetOp>, acc: Set<A>, items: Vec<Set<A>>) -> Set<A> {
         match op {
-            SetOp::Union => Set::union([a, b]),
-            SetOp::Inter => Set::inter([a, b]),
-            SetOp::Diff => Set::diff(a, b),
+            None | Some(SetOp::Union) => Set::union(std::iter::once(acc).chain(items)),
+            Some(SetOp::Inter) => Set::inter(std::iter::once(acc).chain(items)),
+            Some(SetOp::Diff) => Set::diff(acc, Set::union(items)),
         }
     }
-    match (a, b) {
-        (Value::Paths(a), Value::Paths(b)) => Value::Paths(go(op, a, b)),
-        (Value::Hosts(a), Value::Hosts(b)) => Value::Hosts(go(op, a, b)),
-        (Value::Ports(a), Value::Ports(b)) => Value::Ports(go(op, a, b)),
-        (Value::Endpoints(a), Value::Endpoints(b)) => Value::Endpoints(go(op, a, b)),
-        // Operands were lowered at one type; keep the left side otherwise.
-        (a, _) => a,
+    // Operands were lowered at one type; others cannot occur.
+    macro_rules! same {
+        ($variant:ident, $acc:expr) => {
+            Value::$variant(go(
+                op,
+                $acc,
+                items.into_iter().filter_map(|v| if let Value::$variant(s) = v { Some(s) } else { None }).collect(),
+            ))
+        };
+    }
+    match acc {
+        Value::Paths(a) => same!(Paths, a),
+        Value::Hosts(a) => same!(Hosts, a),
+        Value::Ports(a) => same!(Ports, a),
+        Value::Endpoints(a) => same!(Endpoints, a),
     }
 }

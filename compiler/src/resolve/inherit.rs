@@ -28,7 +28,7 @@ pub(crate) fn lower_policies(
     modules: &[LoadedModule],
     scopes: &[Scope],
     values: &[HashMap<String, Binding>],
-    home: &str,
+    env: super::Env<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Policy> {
     let prefixes = module_prefixes(modules);
@@ -61,7 +61,9 @@ pub(crate) fn lower_policies(
             continue;
         }
         let Some(p) = ast_of(key) else { continue };
-        let mut ctx = Ctx { modules, scopes, values, module: key.0, file: modules[key.0].file, home, diags };
+        let file = modules[key.0].file;
+        let mut ctx =
+            Ctx { modules, scopes, values, module: key.0, file, home: env.home, budget: env.budget, diags };
         let parents: Vec<Key> = p.extends.iter().filter_map(|q| resolve_policy(&mut ctx, q, "extends")).collect();
         let within = p.within.as_ref().and_then(|q| resolve_policy(&mut ctx, q, "within"));
         let name = format!("{}{}", prefixes[key.0], p.name.name);

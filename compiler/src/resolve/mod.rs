@@ -27,6 +27,13 @@ use load::LoadedModule;
 /// Deepest set expression, counted through `let` references, accepted.
 pub const MAX_DEFINITION_DEPTH: usize = 256;
 
+/// What every lowering step shares: `~` and the atom budget.
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub home: &'a str,
+    pub budget: &'a std::cell::Cell<usize>,
+}
+
 /// How to compile.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -71,10 +78,12 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Opti
     let scopes: Vec<Scope> = loaded.modules.iter().map(|m| build_scope(m, &mut diags)).collect();
     let mut values: Vec<HashMap<String, Binding>> = vec![HashMap::new(); loaded.modules.len()];
     let overrides = parse_overrides(options, &mut sources, &scopes, &loaded.modules, &mut diags);
+    let budget = std::cell::Cell::new(expr::MAX_ATOMS + 1);
+    let env = Env { home: &options.home, budget: &budget };
     for &m in &loaded.order {
-        lower_definitions(m, &loaded.modules, &scopes, &mut values, &overrides, &options.home, &mut diags);
+        lower_definitions(m, &loaded.modules, &scopes, &mut values, &overrides, env, &mut diags);
     }
-    let policies = inherit::lower_policies(&loaded.modules, &scopes, &values, &options.home, &mut diags);
+    let policies = inherit::lower_policies(&loaded.modules, &scopes, &values, env, &mut diags);
     diagnostics::sort(&mut diags);
     Compilation {
         program: Program { home: options.home.clone(), files: sources, policies },
@@ -271,7 +280,7 @@ fn lower_definitions(
     scopes: &[Scope],
     values: &mut [HashMap<String, Binding>],
     overrides: &HashMap<String, (Expr, crate::source::FileId)>,
-    home: &str,
+    env: Env<'_>,
     diags: &mut Vec<Diagnostic>,
 ) {
     let module = &modules[m];
@@ -347,7 +356,8 @@ fn lower_definitions(
         let item = &module.ast.items[i];
         let Some(name) = item_name(&item.kind) else { continue };
         let (ty, value) = {
-            let mut ctx = Ctx { modules, scopes, values, module: m, file: module.file, home, diags };
+            let mut ctx =
+                Ctx { modules, scopes, values, module: m, file: module.file, home: env.home, budget: env.budget, diags };
             lower_definition(&mut ctx, &item.kind, m == 0, overrides)
         };
         let value = value.and_then(|v| {

@@ -360,16 +360,7 @@ fn lower_formula(ctx: &mut Ctx<'_>, f: &AstFormula) -> Option<Formula> {
         AstFormulaKind::Not(inner) => FormulaKind::Not(Box::new(lower_formula(ctx, inner)?)),
         AstFormulaKind::And(parts) => FormulaKind::And(lower_all(ctx, parts)?),
         AstFormulaKind::Or(parts) => FormulaKind::Or(lower_all(ctx, parts)?),
-        AstFormulaKind::Implies(parts) => {
-            // Right-associative: a implies (b implies c).
-            let mut lowered = lower_all(ctx, parts)?;
-            let mut acc = lowered.pop()?;
-            while let Some(prev) = lowered.pop() {
-                let span = crate::source::SourceSpan { end: acc.span.end, ..prev.span };
-                acc = Formula { kind: FormulaKind::Implies(Box::new(prev), Box::new(acc)), span };
-            }
-            return Some(acc);
-        }
+        AstFormulaKind::Implies(parts) => FormulaKind::Implies(lower_all(ctx, parts)?),
         AstFormulaKind::Isolation { op, tier } => {
             FormulaKind::Isolation { op: op.node, tier: lower_tier(ctx, tier)? }
         }

@@ -124,8 +124,14 @@ fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
         FormulaKind::Not(inner) => evaluate(cx, inner, out).not(),
         FormulaKind::And(parts) => Eval::combine(parts.iter().map(|p| evaluate(cx, p, out)).collect(), true),
         FormulaKind::Or(parts) => Eval::combine(parts.iter().map(|p| evaluate(cx, p, out)).collect(), false),
-        FormulaKind::Implies(a, b) => {
-            Eval::combine(vec![evaluate(cx, a, out).not(), evaluate(cx, b, out)], false)
+        FormulaKind::Implies(parts) => {
+            // Right-associative: a implies (b implies c) = not a or (not b or c).
+            let mut evals: Vec<Eval> = parts.iter().map(|p| evaluate(cx, p, out)).collect();
+            let Some(mut acc) = evals.pop() else { return Eval::leaf(Truth::True) };
+            while let Some(premise) = evals.pop() {
+                acc = Eval::combine(vec![premise.not(), acc], false);
+            }
+            acc
         }
         FormulaKind::Isolation { op, tier } => {
             let actual = cx.policy.tier();
@@ -234,10 +240,8 @@ pub fn assertion_queries(policy: &Policy, assertion: &Assertion, solver: &crate:
 fn collect(policy: &Policy, f: &Formula, solver: &crate::Solver, out: &mut Vec<String>) {
     match &f.kind {
         FormulaKind::Not(x) => collect(policy, x, solver, out),
-        FormulaKind::And(v) | FormulaKind::Or(v) => v.iter().for_each(|x| collect(policy, x, solver, out)),
-        FormulaKind::Implies(a, b) => {
-            collect(policy, a, solver, out);
-            collect(policy, b, solver, out);
+        FormulaKind::And(v) | FormulaKind::Or(v) | FormulaKind::Implies(v) => {
+            v.iter().for_each(|x| collect(policy, x, solver, out))
         }
         FormulaKind::Access { quantifier, set } => {
             let all = universe(set);

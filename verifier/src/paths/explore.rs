@@ -1,7 +1,9 @@
 //! The breadth-first search over products of segment automata.
 
 use std::collections::hash_map::Entry;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
 use corral_compiler::eval::Access;
@@ -12,8 +14,9 @@ use super::problem::{Expr, Lit, Matcher, Problem, compile};
 use crate::query::{Kind, Query};
 use crate::smt::Stats;
 
-/// How many states one search may visit.
-const MAX_STATES: usize = 2_000_000;
+/// How many (pattern, positions) entries the visited states of one search
+/// may hold in all: about 256 MB.
+const MAX_ENTRIES: usize = 8_000_000;
 
 /// The answer of a file search: a witness, none, or why it gave up.
 pub(crate) enum FileAnswer {
@@ -346,27 +349,35 @@ pub(crate) fn search(
     explore(&problem, deadline, stats)
 }
 
+fn state_hash(state: &State) -> u64 {
+    let mut h = DefaultHasher::new();
+    state.hash(&mut h);
+    h.finish()
+}
+
 fn explore(problem: &Problem, deadline: Option<Instant>, stats: &mut Stats) -> FileAnswer {
     let mut verdicts = Verdicts { epoch: vec![0; problem.atoms.len()], now: 0 };
-    let mut seen: HashMap<State, usize> = HashMap::new();
+    // Every state visited, once, by node id; `index` finds them by hash.
+    let mut states: Vec<State> = vec![problem.initial()];
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    index.entry(state_hash(&states[0])).or_default().push(0);
+    let mut entries = states[0].len();
     let mut parents: Vec<(usize, String)> = vec![(0, String::new())];
-    let mut queue: VecDeque<(State, usize)> = VecDeque::new();
+    let mut queue: VecDeque<usize> = VecDeque::from([0]);
     let mut glob_memo = HashMap::new();
     let mut reps_cache = HashMap::new();
-    let start = problem.initial();
-    seen.insert(start.clone(), 0);
-    queue.push_back((start, 0));
     let mut accepting = Vec::new();
     let mut three = Kleene::new(problem);
-    while let Some((state, node)) = queue.pop_front() {
+    while let Some(node) = queue.pop_front() {
         stats.states += 1;
         if deadline.is_some_and(|d| Instant::now() > d) {
-            return FileAnswer::GaveUp(format!("timeout after {} path states", seen.len()));
+            return FileAnswer::GaveUp(format!("timeout after {} path states", states.len()));
         }
+        let state = &states[node];
         verdicts.now += 1;
         accepting.clear();
         let mut alive = 0u64;
-        for &(a, pos) in &state {
+        for &(a, pos) in state {
             alive |= problem.helps[a as usize];
             if problem.atoms[a as usize].accepts(pos) {
                 verdicts.epoch[a as usize] = verdicts.now;
@@ -379,25 +390,33 @@ fn explore(problem: &Problem, deadline: Option<Instant>, stats: &mut Stats) -> F
         // A positive literal none of whose atoms can still accept, or a
         // query false whatever the live patterns answer below: no longer
         // path below this one satisfies the query.
-        if alive & problem.required != problem.required || !problem.may_hold_below(&state, &mut three) {
+        if alive & problem.required != problem.required || !problem.may_hold_below(state, &mut three) {
             continue;
         }
-        let segments = match problem.segments(&state, &mut reps_cache) {
+        let segments = match problem.segments(state, &mut reps_cache) {
             Ok(s) => s,
             Err(why) => return FileAnswer::GaveUp(why),
         };
+        let mut fresh = Vec::new();
         for seg in segments {
-            let next = problem.step(&state, &seg, &mut glob_memo);
-            if seen.contains_key(&next) {
-                continue;
+            let next = problem.step(&states[node], &seg, &mut glob_memo);
+            let hash = state_hash(&next);
+            let known = index.get(&hash).is_some_and(|ids| ids.iter().any(|&i| states[i] == next))
+                || fresh.iter().any(|(h, s, _): &(u64, State, String)| *h == hash && *s == next);
+            if !known {
+                fresh.push((hash, next, seg));
             }
-            if seen.len() >= MAX_STATES {
-                return FileAnswer::GaveUp(format!("more than {MAX_STATES} path states"));
+        }
+        for (hash, next, seg) in fresh {
+            entries += next.len();
+            if entries > MAX_ENTRIES {
+                return FileAnswer::GaveUp(format!("path search bound reached after {} states", states.len()));
             }
             parents.push((node, seg));
-            let id = parents.len() - 1;
-            seen.insert(next.clone(), id);
-            queue.push_back((next, id));
+            states.push(next);
+            let id = states.len() - 1;
+            index.entry(hash).or_default().push(id);
+            queue.push_back(id);
         }
     }
     FileAnswer::NotFound

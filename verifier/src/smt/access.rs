@@ -211,18 +211,18 @@ impl<'q> Encoder<'q> {
             Vars::File { path, .. } => {
                 let Vars::File { right, .. } = &self.vars else { return F::FALSE };
                 let wf = self.paths.as_ref().map_or(F::FALSE, |p| F::Term(p.well_formed(path)));
-                let rights = F::or(self.rights.iter().map(|r| F::Term(right.eq(&BV::from_u64(right_index(r), 3)))));
+                let rights = F::or(self.rights.iter().map(|r| F::Term(right.eq(BV::from_u64(right_index(r), 3)))));
                 F::and([wf, rights])
             }
             Vars::Connect { host, .. } => F::Term(host.well_formed(&self.names)),
             Vars::Bind { has_peer, peer, .. } => F::Term(has_peer.implies(peer.well_formed(&self.names))),
             Vars::Device { device, mode } => F::or(Device::ALL.into_iter().map(|d| {
                 F::and([
-                    F::Term(device.eq(&BV::from_u64(device_index(d), 4))),
+                    F::Term(device.eq(BV::from_u64(device_index(d), 4))),
                     F::or(
                         DeviceMode::modes_of(d)
                             .iter()
-                            .map(|m| F::Term(mode.eq(&BV::from_u64(mode_index(*m), 3)))),
+                            .map(|m| F::Term(mode.eq(BV::from_u64(mode_index(*m), 3)))),
                     ),
                 ])
             })),
@@ -254,7 +254,7 @@ impl<'q> Encoder<'q> {
         if both == self.rights {
             return F::TRUE;
         }
-        F::or(both.iter().map(|r| F::Term(right.eq(&BV::from_u64(right_index(r), 3)))))
+        F::or(both.iter().map(|r| F::Term(right.eq(BV::from_u64(right_index(r), 3)))))
     }
 
     fn proto_in(&self, protos: Protos) -> F {
@@ -383,8 +383,8 @@ impl<'q> Encoder<'q> {
     fn device_in(&self, d: Device, modes: &[DeviceMode]) -> F {
         let Vars::Device { device, mode } = &self.vars else { return F::FALSE };
         F::and([
-            F::Term(device.eq(&BV::from_u64(device_index(d), 4))),
-            F::or(modes.iter().map(|m| F::Term(mode.eq(&BV::from_u64(mode_index(*m), 3))))),
+            F::Term(device.eq(BV::from_u64(device_index(d), 4))),
+            F::or(modes.iter().map(|m| F::Term(mode.eq(BV::from_u64(mode_index(*m), 3))))),
         ])
     }
 
@@ -461,7 +461,7 @@ impl<'q> Encoder<'q> {
                 let mut cases = Vec::new();
                 for r in rights {
                     let perm = self.file_permitted(policy, r);
-                    let is_r = if single { F::TRUE } else { F::Term(var.eq(&BV::from_u64(right_index(r), 3))) };
+                    let is_r = if single { F::TRUE } else { F::Term(var.eq(BV::from_u64(right_index(r), 3))) };
                     cases.push(F::and([is_r, perm]));
                 }
                 F::or(cases)
@@ -516,7 +516,7 @@ impl<'q> Encoder<'q> {
             (Access::Connect { proto, host, port }, Vars::Connect { host: var, port: pv, .. }, _) => F::and([
                 self.proto_in(Protos::from_option(Some(*proto))),
                 F::Term(var.is(&self.names, host)),
-                F::Term(pv.eq(&BV::from_u64(u64::from(*port), 16))),
+                F::Term(pv.eq(BV::from_u64(u64::from(*port), 16))),
             ]),
             (Access::Bind { proto, port, peer }, Vars::Bind { port: pv, has_peer, peer: var, .. }, _) => {
                 let peer = match peer {
@@ -525,7 +525,7 @@ impl<'q> Encoder<'q> {
                 };
                 F::and([
                     self.proto_in(Protos::from_option(Some(*proto))),
-                    F::Term(pv.eq(&BV::from_u64(u64::from(*port), 16))),
+                    F::Term(pv.eq(BV::from_u64(u64::from(*port), 16))),
                     peer,
                 ])
             }
@@ -565,10 +565,10 @@ fn port_in(port: &BV, range: PortRange) -> F {
         return F::TRUE;
     }
     if range.lo == range.hi {
-        return F::Term(port.eq(&BV::from_u64(u64::from(range.lo), 16)));
+        return F::Term(port.eq(BV::from_u64(u64::from(range.lo), 16)));
     }
     let lo = (range.lo > 0).then(|| F::Term(BV::from_u64(u64::from(range.lo), 16).bvule(port)));
-    let hi = (range.hi < u16::MAX).then(|| F::Term(port.bvule(&BV::from_u64(u64::from(range.hi), 16))));
+    let hi = (range.hi < u16::MAX).then(|| F::Term(port.bvule(BV::from_u64(u64::from(range.hi), 16))));
     F::and(lo.into_iter().chain(hi))
 }
 
@@ -632,10 +632,20 @@ fn query_names(query: &Query<'_>) -> NameSpace {
             | Literal::NotIn(AccessSet::Bind { from: Some(from), .. }) => {
                 collect_hosts(from, &mut names, &mut suffixes);
             }
-            Literal::Permitted { policy, .. }
-            | Literal::NotPermitted { policy, .. }
-            | Literal::Covered { policy, .. }
-            | Literal::NotCovered { policy, .. } => {
+            Literal::Covered { policy, rule } | Literal::NotCovered { policy, rule } => match rule {
+                RuleRef::Connect(i) => {
+                    for e in policy.connects.get(*i).into_iter().flat_map(|r| r.endpoints.atoms()) {
+                        collect_hosts(&e.hosts, &mut names, &mut suffixes);
+                    }
+                }
+                RuleRef::Bind(i) => {
+                    if let Some(from) = policy.binds.get(*i).and_then(|r| r.from.as_ref()) {
+                        collect_hosts(from, &mut names, &mut suffixes);
+                    }
+                }
+                RuleRef::File(_) | RuleRef::Device(_) => {}
+            },
+            Literal::Permitted { policy, .. } | Literal::NotPermitted { policy, .. } => {
                 let key = std::ptr::from_ref(*policy);
                 if seen.contains(&key) {
                     continue;

@@ -167,7 +167,7 @@ impl PathEncoder {
 
     /// `path` is the literal text `text`.
     pub(crate) fn is(&self, path: &ZString, text: &str) -> Bool {
-        path.eq(&ZString::from(self.alphabet.escape(text)))
+        path.eq(ZString::from(self.alphabet.escape(text)))
     }
 
     /// `path` matches `pattern`. A pattern without wildcards is an equality,

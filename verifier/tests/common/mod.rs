@@ -265,7 +265,7 @@ fn host_in(rng: &mut Rng, set: &HostSet) -> Host {
             Host::Addr(c.first() + offset)
         }
         Some(HostAtom::AnyName) => Host::Name((*rng.pick(&NAMES)).to_owned()),
-        _ => Host::parse(*rng.pick(&ADDRS)).unwrap(),
+        _ => Host::parse(ADDRS[rng.below(ADDRS.len())]).unwrap(),
     }
 }
 
@@ -288,7 +288,7 @@ pub fn access_near(rng: &mut Rng, policy: &Policy) -> Option<Access> {
     match rng.below(4) {
         0 => {
             let rules: Vec<_> = policy.files.iter().filter(|r| r.effect == Effect::Allow).collect();
-            let rule = *rng.pick(&rules.get(..).filter(|r| !r.is_empty())?);
+            let rule = *rules.get(rng.below(rules.len().max(1)))?;
             let pattern = pick_atom(rng, &rule.paths)?;
             let mut segs = Vec::new();
             let n = pattern.segments.len();
@@ -313,7 +313,7 @@ pub fn access_near(rng: &mut Rng, policy: &Policy) -> Option<Access> {
         }
         1 => {
             let rules: Vec<_> = policy.connects.iter().filter(|r| r.effect == Effect::Allow).collect();
-            let rule = *rng.pick(&rules.get(..).filter(|r| !r.is_empty())?);
+            let rule = *rules.get(rng.below(rules.len().max(1)))?;
             let endpoint = pick_atom(rng, &rule.endpoints)?;
             Some(Access::Connect {
                 proto: proto(rng, rule.protos),
@@ -323,17 +323,17 @@ pub fn access_near(rng: &mut Rng, policy: &Policy) -> Option<Access> {
         }
         2 => {
             let rules: Vec<_> = policy.binds.iter().filter(|r| r.effect == Effect::Allow).collect();
-            let rule = *rng.pick(&rules.get(..).filter(|r| !r.is_empty())?);
+            let rule = *rules.get(rng.below(rules.len().max(1)))?;
             let peer = match &rule.from {
                 Some(from) if rng.chance(70) => Some(host_in(rng, from)),
-                _ if rng.chance(30) => Some(Host::parse(*rng.pick(&ADDRS)).unwrap()),
+                _ if rng.chance(30) => Some(Host::parse(ADDRS[rng.below(ADDRS.len())]).unwrap()),
                 _ => None,
             };
             Some(Access::Bind { proto: proto(rng, rule.protos), port: port_in(rng, &rule.ports), peer })
         }
         _ => {
             let rules: Vec<_> = policy.devices.iter().filter(|r| r.effect == Effect::Allow).collect();
-            let rule = *rng.pick(&rules.get(..).filter(|r| !r.is_empty())?);
+            let rule = *rules.get(rng.below(rules.len().max(1)))?;
             Some(Access::Device { device: rule.device, mode: *rng.pick(&rule.modes) })
         }
     }
