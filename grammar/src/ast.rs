@@ -174,8 +174,9 @@ pub enum Effect {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum StmtKind {
-    /// `allow|deny TARGET`
-    Rule { effect: Spanned<Effect>, target: Target },
+    /// `allow|deny TARGET`; boxed to keep statements small, since a large
+    /// policy holds hundreds of thousands of them.
+    Rule { effect: Spanned<Effect>, target: Box<Target> },
     /// `readonly PATHS`
     Readonly(Expr),
     /// `identity local "NAME"` / `identity entra "TENANT/APP-ID"`
@@ -186,7 +187,8 @@ pub enum StmtKind {
     Timeout(Duration),
     /// `proxy "http://127.0.0.1:8080"`
     Proxy(StrLit),
-    Assert(Assert),
+    /// Boxed, like rules: assertions are large and few.
+    Assert(Box<Assert>),
     /// `allow unsafe CHECK because "REASON"`: opts out of one built-in
     /// safety check.
     AllowUnsafe { check: Ident, because: StrLit },

@@ -36,10 +36,14 @@ fn main() {
             }),
         };
         let secrets_read = match sets.first() {
-            Some(AccessSet::Files { paths, .. }) => AccessSet::Files { rights: Rights::of(Right::Read), paths: paths.clone() },
+            Some(AccessSet::Files { paths, .. }) => {
+                AccessSet::Files { rights: Rights::of(Right::Read), paths: paths.clone() }
+            }
             _ => return,
         };
-        if let Ok(v) = std::env::var("Z3_STRING_SOLVER") { z3::set_global_param("smt.string_solver", &v); }
+        if let Ok(v) = std::env::var("Z3_STRING_SOLVER") {
+            z3::set_global_param("smt.string_solver", &v);
+        }
         let solver = Solver::new(10_000);
         let mut queries: Vec<(String, Query<'_>)> = Vec::new();
         for (i, set) in sets.iter().enumerate() {
@@ -48,17 +52,51 @@ fn main() {
                 AccessSet::Connect { .. } => (Literal::NotIn(set), Kind::Connect),
                 _ => continue,
             };
-            queries.push((format!("assert {i}"), Query { kind, literals: vec![lit, Literal::Permitted { policy, right: None }] }));
+            queries.push((
+                format!("assert {i}"),
+                Query { kind, literals: vec![lit, Literal::Permitted { policy, right: None }] },
+            ));
         }
-        queries.push(("secrets read".into(), Query { kind: Kind::File, literals: vec![Literal::In(&secrets_read), Literal::Permitted { policy, right: None }] }));
-        queries.push(("connect internet".into(), Query { kind: Kind::Connect, literals: vec![Literal::In(&internet), Literal::Permitted { policy, right: None }] }));
-        queries.push(("exec writable".into(), Query { kind: Kind::File, literals: vec![Literal::Permitted { policy, right: Some(Right::Exec) }, Literal::Permitted { policy, right: Some(Right::Write) }] }));
-        queries.push(("grants anything".into(), Query { kind: Kind::File, literals: vec![Literal::Permitted { policy, right: None }] }));
+        queries.push((
+            "secrets read".into(),
+            Query {
+                kind: Kind::File,
+                literals: vec![Literal::In(&secrets_read), Literal::Permitted { policy, right: None }],
+            },
+        ));
+        queries.push((
+            "connect internet".into(),
+            Query {
+                kind: Kind::Connect,
+                literals: vec![Literal::In(&internet), Literal::Permitted { policy, right: None }],
+            },
+        ));
+        queries.push((
+            "exec writable".into(),
+            Query {
+                kind: Kind::File,
+                literals: vec![
+                    Literal::Permitted { policy, right: Some(Right::Exec) },
+                    Literal::Permitted { policy, right: Some(Right::Write) },
+                ],
+            },
+        ));
+        queries.push((
+            "grants anything".into(),
+            Query { kind: Kind::File, literals: vec![Literal::Permitted { policy, right: None }] },
+        ));
         let total = Instant::now();
         for (name, q) in &queries {
             let t = Instant::now();
             let (outcome, stats) = solver.search_with_stats(q);
-            println!("  {name:20} {:>10.1?}  atoms {:>5} dropped {:>5} states {:>6} skel {}  {outcome:?}", t.elapsed(), stats.atoms, stats.dropped, stats.states, stats.skeleton_unsat);
+            println!(
+                "  {name:20} {:>10.1?}  atoms {:>5} dropped {:>5} states {:>6} skel {}  {outcome:?}",
+                t.elapsed(),
+                stats.atoms,
+                stats.dropped,
+                stats.states,
+                stats.skeleton_unsat
+            );
         }
         println!("  total {:?}", total.elapsed());
     }

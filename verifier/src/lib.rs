@@ -56,8 +56,8 @@ impl Solver {
         if query.kind != Kind::File {
             return smt::search(query, self.timeout_ms, self.prefilter);
         }
-        let deadline = (self.timeout_ms > 0)
-            .then(|| Instant::now() + Duration::from_millis(u64::from(self.timeout_ms)));
+        let deadline =
+            (self.timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(u64::from(self.timeout_ms)));
         let mut stats = Stats::default();
         let outcome = match paths::search(query, deadline, self.timeout_ms, self.prefilter, &mut stats) {
             paths::FileAnswer::NotFound => Outcome::NotFound,

@@ -54,13 +54,25 @@ pub enum Literal<'p> {
     /// deny covers). With `right: Some(r)` it asks about the same resource
     /// with the file right `r` instead (e.g. "the agent can exec this path
     /// AND write it"); `right` is ignored for accesses that are not files.
-    Permitted { policy: &'p Policy, right: Option<Right> },
-    NotPermitted { policy: &'p Policy, right: Option<Right> },
+    Permitted {
+        policy: &'p Policy,
+        right: Option<Right>,
+    },
+    NotPermitted {
+        policy: &'p Policy,
+        right: Option<Right>,
+    },
     /// One rule of `policy` covers the access (the evaluator's coverage,
     /// bind peer semantics included). A rule of another kind, or out of
     /// range, covers nothing.
-    Covered { policy: &'p Policy, rule: RuleRef },
-    NotCovered { policy: &'p Policy, rule: RuleRef },
+    Covered {
+        policy: &'p Policy,
+        rule: RuleRef,
+    },
+    NotCovered {
+        policy: &'p Policy,
+        rule: RuleRef,
+    },
     /// The access is exactly this one (for differential testing). An access
     /// outside the verifier's domain (a malformed path, a host name that
     /// `Host::parse` rejects) is never found.

@@ -103,7 +103,8 @@ pub(crate) fn paths_may_meet(a: &PathPattern, b: &PathPattern) -> bool {
 /// Can one host be in both atoms? Exact.
 pub(crate) fn hosts_may_meet(a: &HostAtom, b: &HostAtom) -> bool {
     use HostAtom::*;
-    let below_or_same = |name: &str, suffix: &str| name.eq_ignore_ascii_case(suffix) || is_subdomain(name, suffix);
+    let below_or_same =
+        |name: &str, suffix: &str| name.eq_ignore_ascii_case(suffix) || is_subdomain(name, suffix);
     match (a, b) {
         (Name(x), Name(y)) => x.eq_ignore_ascii_case(y),
         (Name(n), Subdomains(s)) | (Subdomains(s), Name(n)) => is_subdomain(n, s),
@@ -208,9 +209,12 @@ mod tests {
 
     #[test]
     fn the_trie_finds_what_the_pairwise_test_finds() {
-        let atoms = [p("/srv/t0/p0/**"), p("/srv/t0/p1/build/**"), p("/home/u/.ssh/*"), p("/**/.git/hooks/*")];
+        let atoms =
+            [p("/srv/t0/p0/**"), p("/srv/t0/p1/build/**"), p("/home/u/.ssh/*"), p("/**/.git/hooks/*")];
         let cover = PathCover::new(atoms.iter());
-        for probe in ["/srv/t0/p1/x", "/srv/t1/**", "/etc/passwd", "/**/.env", "/home/u/.ssh/id", "/a/.git/hooks/x"] {
+        for probe in
+            ["/srv/t0/p1/x", "/srv/t1/**", "/etc/passwd", "/**/.env", "/home/u/.ssh/id", "/a/.git/hooks/x"]
+        {
             let expected = atoms.iter().any(|a| paths_may_meet(a, &p(probe)));
             assert_eq!(cover.may_meet(&p(probe)), expected, "{probe}");
         }

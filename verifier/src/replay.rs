@@ -34,7 +34,9 @@ pub(crate) fn normalised(access: &Access) -> Access {
         other => other.clone(),
     };
     match access {
-        Access::Connect { proto, host, port } => Access::Connect { proto: *proto, host: lower(host), port: *port },
+        Access::Connect { proto, host, port } => {
+            Access::Connect { proto: *proto, host: lower(host), port: *port }
+        }
         Access::Bind { proto, port, peer } => {
             Access::Bind { proto: *proto, port: *port, peer: peer.as_ref().map(lower) }
         }

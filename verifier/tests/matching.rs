@@ -167,7 +167,8 @@ fn names_and_subdomains_at_any_depth() {
         other => panic!("{other:?}"),
     }
     // A deny of one subdomain level leaves the deeper ones.
-    let p = policy("allow connect \"*.a.com\":80\ndeny connect \"*.b.a.com\":80\ndeny connect \"x.a.com\":80");
+    let p =
+        policy("allow connect \"*.a.com\":80\ndeny connect \"*.b.a.com\":80\ndeny connect \"x.a.com\":80");
     assert!(permits(&p, "connect tcp y.a.com:80"));
     assert!(!permits(&p, "connect tcp z.b.a.com:80"));
     assert!(!permits(&p, "connect tcp x.a.com:80"));
@@ -176,7 +177,9 @@ fn names_and_subdomains_at_any_depth() {
 
 #[test]
 fn cidrs_v4_v6_and_mapped() {
-    let p = policy("allow connect \"10.0.0.0/8\":53\nallow connect \"2001:db8::/32\":53\ndeny connect \"10.1.0.0/16\":53");
+    let p = policy(
+        "allow connect \"10.0.0.0/8\":53\nallow connect \"2001:db8::/32\":53\ndeny connect \"10.1.0.0/16\":53",
+    );
     assert!(permits(&p, "connect udp 10.2.3.4:53"));
     assert!(permits(&p, "connect udp [::ffff:10.2.3.4]:53"));
     assert!(!permits(&p, "connect udp 10.1.3.4:53"));
@@ -209,7 +212,16 @@ fn builtin_host_sets() {
 #[test]
 fn port_edges() {
     let p = policy("allow connect \"a.com\":(0 | 65535 | 8000..8999)");
-    for (port, ok) in [(0, true), (1, false), (65535, true), (65534, false), (8000, true), (8999, true), (7999, false), (9000, false)] {
+    for (port, ok) in [
+        (0, true),
+        (1, false),
+        (65535, true),
+        (65534, false),
+        (8000, true),
+        (8999, true),
+        (7999, false),
+        (9000, false),
+    ] {
         assert_eq!(permits(&p, &format!("connect tcp a.com:{port}")), ok, "{port}");
     }
     let p = policy("allow connect \"a.com\":*\ndeny connect tcp \"a.com\":22");
@@ -249,7 +261,9 @@ fn devices_and_modes() {
 #[test]
 fn another_right_on_the_same_path() {
     // Executable and writable: the exec_writable safety check's question.
-    let p = policy("allow exec under \"/opt/tools\"\nallow write \"/opt/tools/**/*.sh\"\nallow write \"/tmp/**\"");
+    let p = policy(
+        "allow exec under \"/opt/tools\"\nallow write \"/opt/tools/**/*.sh\"\nallow write \"/tmp/**\"",
+    );
     let q = Query {
         kind: Kind::File,
         literals: vec![
@@ -270,7 +284,10 @@ fn malformed_accesses_are_outside_the_domain() {
     let p = policy("allow read under \"/\"");
     for path in ["/a/../b", "/a//b", "/a/", "a", "/a/./b"] {
         let a = Access::File { right: Right::Read, path: path.into() };
-        for lit in [Literal::Permitted { policy: &p, right: None }, Literal::NotPermitted { policy: &p, right: None }] {
+        for lit in [
+            Literal::Permitted { policy: &p, right: None },
+            Literal::NotPermitted { policy: &p, right: None },
+        ] {
             let q = Query { kind: Kind::File, literals: vec![Literal::Is(a.clone()), lit] };
             assert_eq!(solver().search(&q), Outcome::NotFound, "{path}");
         }
@@ -283,7 +300,8 @@ fn literals_of_another_kind_hold_no_access() {
     let file_rule = corral_compiler::eval::RuleRef::File(0);
     let q = Query { kind: Kind::Connect, literals: vec![Literal::Covered { policy: &p, rule: file_rule }] };
     assert_eq!(solver().search(&q), Outcome::NotFound);
-    let q = Query { kind: Kind::Connect, literals: vec![Literal::NotCovered { policy: &p, rule: file_rule }] };
+    let q =
+        Query { kind: Kind::Connect, literals: vec![Literal::NotCovered { policy: &p, rule: file_rule }] };
     assert!(matches!(solver().search(&q), Outcome::Found(Access::Connect { .. })));
 }
 
@@ -292,7 +310,12 @@ fn smtlib_declares_the_access_and_checks() {
     let p = policy("allow connect tcp \"*.example.com\":443");
     let q = Query { kind: Kind::Connect, literals: vec![Literal::Permitted { policy: &p, right: None }] };
     let text = solver().smtlib(&q);
-    for needle in ["(declare-fun port () (_ BitVec 16))", "host_name_class", "; name class 0: x.example.com", "(check-sat)"] {
+    for needle in [
+        "(declare-fun port () (_ BitVec 16))",
+        "host_name_class",
+        "; name class 0: x.example.com",
+        "(check-sat)",
+    ] {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
     let p = policy("allow read \"/a/*.rs\"");

@@ -64,24 +64,39 @@ fn witnesses_replay_and_absences_hold_on_samples() {
         let mut queries: Vec<Query<'_>> = Vec::new();
         for set in &sets {
             let kind = Kind::of_set(set);
-            queries.push(Query { kind, literals: vec![Literal::In(set), Literal::Permitted { policy: p, right: None }] });
-            queries.push(Query { kind, literals: vec![Literal::NotIn(set), Literal::Permitted { policy: p, right: None }] });
+            queries.push(Query {
+                kind,
+                literals: vec![Literal::In(set), Literal::Permitted { policy: p, right: None }],
+            });
+            queries.push(Query {
+                kind,
+                literals: vec![Literal::NotIn(set), Literal::Permitted { policy: p, right: None }],
+            });
         }
         for kind in [Kind::File, Kind::Connect, Kind::Bind, Kind::Device] {
             queries.push(Query {
                 kind,
-                literals: vec![Literal::Permitted { policy: p, right: None }, Literal::NotPermitted { policy: base, right: None }],
+                literals: vec![
+                    Literal::Permitted { policy: p, right: None },
+                    Literal::NotPermitted { policy: base, right: None },
+                ],
             });
             queries.push(Query {
                 kind,
-                literals: vec![Literal::Permitted { policy: base, right: None }, Literal::NotPermitted { policy: p, right: None }],
+                literals: vec![
+                    Literal::Permitted { policy: base, right: None },
+                    Literal::NotPermitted { policy: p, right: None },
+                ],
             });
             let rules = rule_refs(p, kind);
             if rules.len() >= 2 {
                 let (a, b) = (*rng.pick(&rules), *rng.pick(&rules));
                 queries.push(Query {
                     kind,
-                    literals: vec![Literal::Covered { policy: p, rule: a }, Literal::NotCovered { policy: p, rule: b }],
+                    literals: vec![
+                        Literal::Covered { policy: p, rule: a },
+                        Literal::NotCovered { policy: p, rule: b },
+                    ],
                 });
             }
         }

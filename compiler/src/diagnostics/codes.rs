@@ -72,7 +72,7 @@ codes! {
     CyclicDefinition = "C1021", "cyclic-definition", "definitions that refer to each other in a cycle";
     CannotInferType = "C1022", "cannot-infer-type", "a `let` whose type cannot be inferred";
     InvalidParamValue = "C1023", "invalid-param-value", "a `--set` that names no param of the checked file";
-    DefinitionTooDeep = "C1024", "definition-too-deep", "set definitions nested deeper than the compiler accepts";
+    DefinitionTooDeep = "C1024", "definition-too-deep", "set definitions nested deeper, or expanding further, than the compiler accepts";
     ImportUnreadable = "C1025", "import-unreadable", "an imported file that exists but cannot be read";
     NotASet = "C1026", "not-a-set", "a module or policy used where a set is expected";
     UnknownSafetyCheck = "C1027", "unknown-safety-check", "`allow unsafe` naming no built-in safety check";

@@ -25,12 +25,23 @@ struct Node {
 }
 
 pub(crate) fn lower_policies(
-    modules: &[LoadedModule],
+    modules: &mut [LoadedModule],
     scopes: &[Scope],
     values: &[HashMap<String, Binding>],
     env: super::Env<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Policy> {
+    // Policy bodies are lowered statement by statement and dropped as they
+    // go, so the syntax tree and the IR of a large policy are not both held.
+    let mut bodies: HashMap<Key, Vec<ast::Stmt>> = HashMap::new();
+    for (m, module) in modules.iter_mut().enumerate() {
+        for (i, item) in module.ast.items.iter_mut().enumerate() {
+            if let ItemKind::Policy(p) = &mut item.kind {
+                bodies.insert((m, i), std::mem::take(&mut p.body));
+            }
+        }
+    }
+    let modules: &[LoadedModule] = modules;
     let prefixes = module_prefixes(modules);
     let ast_of = |(m, i): Key| -> Option<&ast::Policy> {
         match &modules.get(m)?.ast.items.get(i)?.kind {
@@ -67,7 +78,7 @@ pub(crate) fn lower_policies(
         let parents: Vec<Key> = p.extends.iter().filter_map(|q| resolve_policy(&mut ctx, q, "extends")).collect();
         let within = p.within.as_ref().and_then(|q| resolve_policy(&mut ctx, q, "within"));
         let name = format!("{}{}", prefixes[key.0], p.name.name);
-        let own = lower_policy(&mut ctx, &name, p);
+        let own = lower_policy(&mut ctx, &name, bodies.remove(&key).unwrap_or_default());
         work.extend(parents.iter().copied());
         if let Some(w) = within {
             work.push(w);
@@ -125,9 +136,20 @@ pub(crate) fn lower_policies(
         Ok(o) => o.into_iter().rev().map(|x| graph[x]).collect(),
         Err(_) => (0..nodes.len()).collect(),
     };
+    // A policy no other policy extends gives its own rules away instead of
+    // copying them.
+    let mut extended = vec![false; nodes.len()];
+    for node in &nodes {
+        for p in &node.parents {
+            if let Some(&pn) = index.get(p) {
+                extended[pn] = true;
+            }
+        }
+    }
     let mut merged: HashMap<usize, (Policy, Vec<usize>)> = HashMap::new();
     for n in order {
-        let policy = merge(n, &nodes, &index, &merged, modules, &ast_of, diags);
+        let own = if extended[n] { nodes[n].own.clone() } else { std::mem::take(&mut nodes[n].own) };
+        let policy = merge(n, own, &nodes, &index, &merged, modules, &ast_of, diags);
         merged.insert(n, policy);
     }
     let mut out: Vec<Policy> = Vec::new();
@@ -182,8 +204,10 @@ fn resolve_policy(ctx: &mut Ctx<'_>, q: &QualName, what: &str) -> Option<Key> {
 
 /// One policy with its ancestors' rules merged in; also returns its
 /// ancestors, nearest first.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn merge<'m>(
     n: usize,
+    own: OwnPolicy,
     nodes: &[Node],
     index: &HashMap<Key, usize>,
     merged: &HashMap<usize, (Policy, Vec<usize>)>,
@@ -223,20 +247,16 @@ fn merge<'m>(
         unsafe_allowed: Vec::new(),
     };
     // Farthest ancestors first, then the policy's own rules.
-    for &a in ancestors.iter().rev().chain(std::iter::once(&n)) {
-        let own = &nodes[a].own;
-        policy.files.extend(own.files.iter().cloned());
-        policy.connects.extend(own.connects.iter().cloned());
-        policy.binds.extend(own.binds.iter().cloned());
-        policy.devices.extend(own.devices.iter().cloned());
-        policy.assertions.extend(own.assertions.iter().cloned());
-        for o in &own.unsafe_allowed {
-            // The nearest declaration wins: a child may restate the reason.
-            policy.unsafe_allowed.retain(|p| p.check != o.check);
-            policy.unsafe_allowed.push(o.clone());
-        }
+    for &a in ancestors.iter().rev() {
+        let inherited = &nodes[a].own;
+        policy.files.extend(inherited.files.iter().cloned());
+        policy.connects.extend(inherited.connects.iter().cloned());
+        policy.binds.extend(inherited.binds.iter().cloned());
+        policy.devices.extend(inherited.devices.iter().cloned());
+        policy.assertions.extend(inherited.assertions.iter().cloned());
+        add_opt_outs(&mut policy, &inherited.unsafe_allowed);
     }
-    let own = &node.own;
+    add_opt_outs(&mut policy, &own.unsafe_allowed);
     // Isolation: the strongest inherited tier; a child may only raise it.
     let parent_tier = ancestors.iter().filter_map(|a| nodes[*a].own.isolation.as_ref()).max_by_key(|s| s.value);
     policy.isolation = match (&own.isolation, parent_tier) {
@@ -276,7 +296,22 @@ fn merge<'m>(
     policy.proxy = own.proxy.clone().or_else(|| {
         single_inherited(ancestors.iter().filter_map(|a| nodes[*a].own.proxy.as_ref()), "proxy", span, diags)
     });
+    // Then the policy's own rules, moved rather than copied.
+    policy.files.extend(own.files);
+    policy.connects.extend(own.connects);
+    policy.binds.extend(own.binds);
+    policy.devices.extend(own.devices);
+    policy.assertions.extend(own.assertions);
     (policy, ancestors)
+}
+
+/// The nearest declaration of an opt-out wins: a child may restate the
+/// reason.
+fn add_opt_outs(policy: &mut Policy, opt_outs: &[crate::ir::UnsafeOptOut]) {
+    for o in opt_outs {
+        policy.unsafe_allowed.retain(|p| p.check != o.check);
+        policy.unsafe_allowed.push(o.clone());
+    }
 }
 
 /// The one value ancestors agree on; two different ones are a conflict the

@@ -46,7 +46,7 @@ pub(crate) struct Loaded {
 
 pub(crate) fn load(
     root_name: &str,
-    root_text: &str,
+    root_text: String,
     root_dir: Option<&Path>,
     lib_dirs: &[PathBuf],
     sources: &mut SourceMap,
@@ -56,7 +56,7 @@ pub(crate) fn load(
     // The root is keyed by its real path when it has one, so that a file
     // importing the root back is recognised as the same module.
     let root_key = std::fs::canonicalize(root_name).map_or(ModuleKey::Root, ModuleKey::File);
-    loader.add(root_key, root_name.to_owned(), root_text.to_owned(), root_dir.map(Path::to_path_buf));
+    loader.add(root_key, root_name.to_owned(), root_text, root_dir.map(Path::to_path_buf));
     let mut next = 0;
     while next < loader.modules.len() {
         loader.resolve_imports(next);

@@ -67,11 +67,17 @@ impl Compilation {
 pub fn compile_file(path: &Path, options: &Options) -> std::io::Result<Compilation> {
     let text = std::fs::read_to_string(path)?;
     let dir = path.parent().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d });
-    Ok(compile_source(&path.to_string_lossy(), &text, dir, options))
+    Ok(compile_string(&path.to_string_lossy(), text, dir, options))
 }
 
 /// Compiles source text; `dir` is where its relative imports start.
 pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Options) -> Compilation {
+    compile_string(name, text.to_owned(), dir, options)
+}
+
+/// [`compile_source`] taking the text by value, so that a large file is
+/// not held twice.
+pub fn compile_string(name: &str, text: String, dir: Option<&Path>, options: &Options) -> Compilation {
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     let loaded = load::load(name, text, dir, &options.lib_dirs, &mut sources, &mut diags);
@@ -83,7 +89,8 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Opti
     for &m in &loaded.order {
         lower_definitions(m, &loaded.modules, &scopes, &mut values, &overrides, env, &mut diags);
     }
-    let policies = inherit::lower_policies(&loaded.modules, &scopes, &values, env, &mut diags);
+    let mut modules = loaded.modules;
+    let policies = inherit::lower_policies(&mut modules, &scopes, &values, env, &mut diags);
     diagnostics::sort(&mut diags);
     Compilation {
         program: Program { home: options.home.clone(), files: sources, policies },

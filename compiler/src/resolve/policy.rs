@@ -28,9 +28,10 @@ pub(crate) struct OwnPolicy {
     pub unsafe_allowed: Vec<UnsafeOptOut>,
 }
 
-pub(crate) fn lower_policy(ctx: &mut Ctx<'_>, name: &str, policy: &ast::Policy) -> OwnPolicy {
+/// Lowers a policy's statements, consuming them one by one.
+pub(crate) fn lower_policy(ctx: &mut Ctx<'_>, name: &str, body: Vec<ast::Stmt>) -> OwnPolicy {
     let mut own = OwnPolicy::default();
-    for stmt in &policy.body {
+    for stmt in body {
         let origin = Origin { policy: name.to_owned(), span: ctx.at(stmt.span), readonly: false };
         match &stmt.kind {
             StmtKind::Error => {}

@@ -69,6 +69,7 @@ pub fn empty_policy() -> Policy {
         timeout: None,
         proxy: None,
         assertions: Vec::new(),
+        unsafe_allowed: Vec::new(),
     }
 }
 

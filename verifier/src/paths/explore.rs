@@ -1,7 +1,7 @@
 //! The breadth-first search over products of segment automata.
 
-use std::collections::hash_map::Entry;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::Instant;
@@ -114,9 +114,9 @@ impl Problem {
                     }
                     Matcher::Glob(g) => {
                         let key = (*g, text.to_owned());
-                        let hit = *glob_memo.entry(key).or_insert_with(|| {
-                            self.glob_patterns[*g as usize].matches_segments(&[text])
-                        });
+                        let hit = *glob_memo
+                            .entry(key)
+                            .or_insert_with(|| self.glob_patterns[*g as usize].matches_segments(&[text]));
                         if hit {
                             to |= 1 << (i + 1);
                         }
@@ -253,7 +253,11 @@ impl Problem {
         k.now += 1;
         for &(a, pos) in state {
             let atom = &self.atoms[a as usize];
-            let sticky = atom.segs.iter().enumerate().any(|(i, m)| matches!(m, Matcher::AnyLast) && pos & (1 << i) != 0);
+            let sticky = atom
+                .segs
+                .iter()
+                .enumerate()
+                .any(|(i, m)| matches!(m, Matcher::AnyLast) && pos & (1 << i) != 0);
             k.epoch[a as usize] = k.now;
             k.value[a as usize] = if sticky { K::True } else { K::Unknown };
         }
@@ -290,7 +294,13 @@ impl Problem {
         self.rights.iter().any(|r| {
             self.lits.iter().all(|lit| {
                 let v = match lit {
-                    Lit::Const(b) => if *b { K::True } else { K::False },
+                    Lit::Const(b) => {
+                        if *b {
+                            K::True
+                        } else {
+                            K::False
+                        }
+                    }
                     Lit::Set { rights, expr, negated } => {
                         let v = if rights.contains(r) { k.eval(expr) } else { K::False };
                         if *negated { v.not() } else { v }
@@ -299,7 +309,13 @@ impl Problem {
                         let v = decide(*policy, right.unwrap_or(r));
                         if *negated { v.not() } else { v }
                     }
-                    Lit::Is { right, atom } => if *right == r { k.atom(*atom) } else { K::False },
+                    Lit::Is { right, atom } => {
+                        if *right == r {
+                            k.atom(*atom)
+                        } else {
+                            K::False
+                        }
+                    }
                 };
                 v != K::False
             })
@@ -410,7 +426,10 @@ fn explore(problem: &Problem, deadline: Option<Instant>, stats: &mut Stats) -> F
         for (hash, next, seg) in fresh {
             entries += next.len();
             if entries > MAX_ENTRIES {
-                return FileAnswer::GaveUp(format!("path search bound reached after {} states", states.len()));
+                return FileAnswer::GaveUp(format!(
+                    "path search bound reached after {} states",
+                    states.len()
+                ));
             }
             parents.push((node, seg));
             states.push(next);

@@ -175,7 +175,10 @@ impl Trie {
 /// One segment text per class of non-literal segments that `globs` tell
 /// apart, shortest first, with which globs match it. `Err` when the search
 /// grows past its bound.
-pub(crate) fn representatives(globs: &[&Glob], literals: &[&str]) -> Result<Vec<(String, Vec<bool>)>, String> {
+pub(crate) fn representatives(
+    globs: &[&Glob],
+    literals: &[&str],
+) -> Result<Vec<(String, Vec<bool>)>, String> {
     let mut used: BTreeSet<char> = globs.iter().flat_map(|g| g.chars()).collect();
     let spare_char = spare(&used.iter().copied().chain(literals.iter().flat_map(|l| l.chars())).collect());
     used.insert('.');

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use corral_compiler::eval::matching::path_segments;
 use corral_compiler::eval::{Access, RuleRef};
-use corral_compiler::ir::{AccessSet, Effect, GlobPart, PathPattern, PathSet, Policy, Right, Rights, Segment, Set};
+use corral_compiler::ir::{
+    AccessSet, Effect, GlobPart, PathPattern, PathSet, Policy, Right, Rights, Segment, Set,
+};
 
 use super::glob::Glob;
 use crate::query::{Literal, Query};
@@ -13,7 +15,6 @@ use crate::relevance::{self, PathCover};
 
 /// The most segments a pattern may have (positions are bits of a `u128`).
 const MAX_SEGMENTS: usize = 127;
-
 
 /// One segment of a pattern, as the automaton reads it.
 #[derive(Debug)]
@@ -75,9 +76,20 @@ pub(crate) enum Lit {
     Const(bool),
     /// In a set with rights (`In`, `Covered`): the right is one of
     /// `rights` and the path in `expr`.
-    Set { rights: Rights, expr: Expr, negated: bool },
-    Permitted { policy: usize, right: Option<Right>, negated: bool },
-    Is { right: Right, atom: u32 },
+    Set {
+        rights: Rights,
+        expr: Expr,
+        negated: bool,
+    },
+    Permitted {
+        policy: usize,
+        right: Option<Right>,
+        negated: bool,
+    },
+    Is {
+        right: Right,
+        atom: u32,
+    },
 }
 
 struct Compiler<'q> {
@@ -174,7 +186,9 @@ fn static_covers<'q>(query: &Query<'q>, rights: Rights) -> Vec<PathCover<'q>> {
     let mut covers = Vec::new();
     for lit in &query.literals {
         match lit {
-            Literal::In(AccessSet::Files { paths, .. }) => covers.push(PathCover::new(relevance::cover(paths))),
+            Literal::In(AccessSet::Files { paths, .. }) => {
+                covers.push(PathCover::new(relevance::cover(paths)))
+            }
             Literal::Covered { policy, rule: RuleRef::File(i) } => {
                 if let Some(rule) = policy.files.get(*i) {
                     covers.push(PathCover::new(relevance::cover(&rule.paths)));
@@ -245,9 +259,11 @@ pub(crate) fn compile(query: &Query<'_>, prefilter: bool) -> Result<Problem, Str
     for lit in &query.literals {
         let compiled = match lit {
             Literal::In(set) | Literal::NotIn(set) => match set {
-                AccessSet::Files { rights, paths } => {
-                    Lit::Set { rights: *rights, expr: c.expr(paths), negated: matches!(lit, Literal::NotIn(_)) }
-                }
+                AccessSet::Files { rights, paths } => Lit::Set {
+                    rights: *rights,
+                    expr: c.expr(paths),
+                    negated: matches!(lit, Literal::NotIn(_)),
+                },
                 _ => Lit::Const(matches!(lit, Literal::NotIn(_))),
             },
             Literal::Covered { policy, rule } | Literal::NotCovered { policy, rule } => {
@@ -275,7 +291,11 @@ pub(crate) fn compile(query: &Query<'_>, prefilter: bool) -> Result<Problem, Str
                         policy_ids.len() - 1
                     }
                 };
-                Lit::Permitted { policy: slot, right: *right, negated: matches!(lit, Literal::NotPermitted { .. }) }
+                Lit::Permitted {
+                    policy: slot,
+                    right: *right,
+                    negated: matches!(lit, Literal::NotPermitted { .. }),
+                }
             }
             Literal::Is(Access::File { right, path }) => match path_segments(path) {
                 Some(segs) => Lit::Is { right: *right, atom: c.literal_path(&segs) },
@@ -307,7 +327,9 @@ pub(crate) fn compile(query: &Query<'_>, prefilter: bool) -> Result<Problem, Str
     for lit in &lits {
         let mut cover = Vec::new();
         match lit {
-            Lit::Set { expr, rights: r, negated: false } if r.0 & rights.0 != 0 => expr_cover(expr, &mut cover),
+            Lit::Set { expr, rights: r, negated: false } if r.0 & rights.0 != 0 => {
+                expr_cover(expr, &mut cover)
+            }
             Lit::Permitted { policy, right, negated: false } => {
                 let wanted = right.map_or(rights, Rights::of);
                 for rule in &policies[*policy] {

@@ -14,8 +14,8 @@ use std::collections::{BTreeSet, HashMap};
 use corral_compiler::eval::matching::path_segments;
 use corral_compiler::eval::{Access, Host, RuleRef};
 use corral_compiler::ir::{
-    AccessSet, Device, DeviceMode, Effect, EndpointAtom, HostAtom, HostSet, PathPattern, PathSet, Policy,
-    GlobPart, PortRange, PortSet, Protos, Right, Rights, Segment, Set,
+    AccessSet, Device, DeviceMode, Effect, EndpointAtom, GlobPart, HostAtom, HostSet, PathPattern, PathSet,
+    Policy, PortRange, PortSet, Protos, Right, Rights, Segment, Set,
 };
 use z3::ast::{BV, Bool, String as ZString};
 
@@ -132,7 +132,9 @@ impl<'q> Encoder<'q> {
                 has_peer: Bool::new_const("has_peer"),
                 peer: HostVar::new("peer", &names),
             },
-            Kind::Device => Vars::Device { device: BV::new_const("device", 4), mode: BV::new_const("mode", 3) },
+            Kind::Device => {
+                Vars::Device { device: BV::new_const("device", 4), mode: BV::new_const("mode", 3) }
+            }
         };
         let paths = if query.kind == Kind::File {
             let alphabet = PathAlphabet::new(&query_chars(query));
@@ -211,7 +213,8 @@ impl<'q> Encoder<'q> {
             Vars::File { path, .. } => {
                 let Vars::File { right, .. } = &self.vars else { return F::FALSE };
                 let wf = self.paths.as_ref().map_or(F::FALSE, |p| F::Term(p.well_formed(path)));
-                let rights = F::or(self.rights.iter().map(|r| F::Term(right.eq(BV::from_u64(right_index(r), 3)))));
+                let rights =
+                    F::or(self.rights.iter().map(|r| F::Term(right.eq(BV::from_u64(right_index(r), 3)))));
                 F::and([wf, rights])
             }
             Vars::Connect { host, .. } => F::Term(host.well_formed(&self.names)),
@@ -431,7 +434,13 @@ impl<'q> Encoder<'q> {
     /// `eval::bind_covers`: without a peer, an allow covers whatever its
     /// `from`, a deny only without `from`; with a peer, a rule covers when
     /// it has no `from` or the peer is in it.
-    fn bind_covers(&mut self, effect: Effect, protos: Protos, ports: &'q PortSet, from: Option<&'q HostSet>) -> F {
+    fn bind_covers(
+        &mut self,
+        effect: Effect,
+        protos: Protos,
+        ports: &'q PortSet,
+        from: Option<&'q HostSet>,
+    ) -> F {
         let Vars::Bind { has_peer, .. } = &self.vars else { return F::FALSE };
         let has_peer = F::Term(has_peer.clone());
         let peer = match from {
@@ -461,7 +470,8 @@ impl<'q> Encoder<'q> {
                 let mut cases = Vec::new();
                 for r in rights {
                     let perm = self.file_permitted(policy, r);
-                    let is_r = if single { F::TRUE } else { F::Term(var.eq(BV::from_u64(right_index(r), 3))) };
+                    let is_r =
+                        if single { F::TRUE } else { F::Term(var.eq(BV::from_u64(right_index(r), 3))) };
                     cases.push(F::and([is_r, perm]));
                 }
                 F::or(cases)
@@ -513,11 +523,13 @@ impl<'q> Encoder<'q> {
                 let is_path = F::Term(enc.is(var, path));
                 F::and([self.right_in(Rights::of(*right)), is_path])
             }
-            (Access::Connect { proto, host, port }, Vars::Connect { host: var, port: pv, .. }, _) => F::and([
-                self.proto_in(Protos::from_option(Some(*proto))),
-                F::Term(var.is(&self.names, host)),
-                F::Term(pv.eq(BV::from_u64(u64::from(*port), 16))),
-            ]),
+            (Access::Connect { proto, host, port }, Vars::Connect { host: var, port: pv, .. }, _) => {
+                F::and([
+                    self.proto_in(Protos::from_option(Some(*proto))),
+                    F::Term(var.is(&self.names, host)),
+                    F::Term(pv.eq(BV::from_u64(u64::from(*port), 16))),
+                ])
+            }
             (Access::Bind { proto, port, peer }, Vars::Bind { port: pv, has_peer, peer: var, .. }, _) => {
                 let peer = match peer {
                     None => F::Term(has_peer.not()),
@@ -623,7 +635,8 @@ fn query_names(query: &Query<'_>) -> NameSpace {
     let mut seen: Vec<*const Policy> = Vec::new();
     for lit in &query.literals {
         match lit {
-            Literal::In(AccessSet::Connect { endpoints, .. }) | Literal::NotIn(AccessSet::Connect { endpoints, .. }) => {
+            Literal::In(AccessSet::Connect { endpoints, .. })
+            | Literal::NotIn(AccessSet::Connect { endpoints, .. }) => {
                 for e in endpoints.atoms() {
                     collect_hosts(&e.hosts, &mut names, &mut suffixes);
                 }

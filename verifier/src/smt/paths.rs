@@ -49,12 +49,14 @@ pub(crate) struct PathAlphabet {
 impl PathAlphabet {
     /// Σ for a query whose path literals use `literal_chars`.
     pub(crate) fn new(literal_chars: &BTreeSet<char>) -> Self {
-        let literal: BTreeSet<char> = literal_chars.iter().copied().filter(|c| *c != '/' && *c != '\0').collect();
+        let literal: BTreeSet<char> =
+            literal_chars.iter().copied().filter(|c| *c != '/' && *c != '\0').collect();
         let mut chars: BTreeSet<char> = BASE.chars().collect();
         chars.extend(literal.iter().copied());
-        let spare = SPARE.chars().find(|c| !literal.contains(c)).or_else(|| {
-            (0xE000..0xF900).filter_map(char::from_u32).find(|c| !literal.contains(c))
-        });
+        let spare = SPARE
+            .chars()
+            .find(|c| !literal.contains(c))
+            .or_else(|| (0xE000..0xF900).filter_map(char::from_u32).find(|c| !literal.contains(c)));
         chars.extend(spare);
         let mut renamed = BTreeMap::new();
         let mut restored = BTreeMap::new();

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use corral_compiler::ir::{Effect, Right};
-use z3::ast::Bool;
 use z3::SatResult;
+use z3::ast::Bool;
 
 use super::F;
 use crate::paths::problem::{Expr, Lit, Problem};

@@ -119,7 +119,11 @@ fn decode(encoder: &Encoder<'_>, model: &Model) -> Option<Access> {
             port: u16::try_from(bv_value(model, port)?).ok()?,
         }),
         Vars::Bind { udp, port, has_peer, peer } => {
-            let peer = if model.eval(has_peer, true)?.as_bool()? { Some(peer.decode(&encoder.names, model)?) } else { None };
+            let peer = if model.eval(has_peer, true)?.as_bool()? {
+                Some(peer.decode(&encoder.names, model)?)
+            } else {
+                None
+            };
             Some(Access::Bind {
                 proto: proto(model, udp)?,
                 port: u16::try_from(bv_value(model, port)?).ok()?,

@@ -171,7 +171,11 @@ pub fn rule(rng: &mut Rng) -> String {
         }
         8 => {
             let ports = rng.pick(&PORTS);
-            let from = if rng.chance(50) { format!(" from {}", set_expr(rng, 1, &mut host_atom)) } else { String::new() };
+            let from = if rng.chance(50) {
+                format!(" from {}", set_expr(rng, 1, &mut host_atom))
+            } else {
+                String::new()
+            };
             format!("{effect} bind {}{ports}{from}", proto(rng))
         }
         _ => format!("{effect} {}", rng.pick(&DEVICES)),
@@ -219,7 +223,15 @@ pub fn access_text(rng: &mut Rng) -> String {
                 format!("bind {proto} {port}")
             }
         }
-        _ => (*rng.pick(&["clipboard read", "clipboard write", "screen capture", "input inject", "camera", "browser"])).to_owned(),
+        _ => (*rng.pick(&[
+            "clipboard read",
+            "clipboard write",
+            "screen capture",
+            "input inject",
+            "camera",
+            "browser",
+        ]))
+        .to_owned(),
     }
 }
 
@@ -281,10 +293,11 @@ fn port_in(rng: &mut Rng, set: &PortSet) -> u16 {
 /// when the rule yields no well-formed access.
 pub fn access_near(rng: &mut Rng, policy: &Policy) -> Option<Access> {
     use corral_compiler::ir::Proto;
-    let proto = |rng: &mut Rng, protos: corral_compiler::ir::Protos| match (protos.tcp, protos.udp, rng.chance(50)) {
-        (true, false, _) | (true, true, true) => Proto::Tcp,
-        _ => Proto::Udp,
-    };
+    let proto =
+        |rng: &mut Rng, protos: corral_compiler::ir::Protos| match (protos.tcp, protos.udp, rng.chance(50)) {
+            (true, false, _) | (true, true, true) => Proto::Tcp,
+            _ => Proto::Udp,
+        };
     match rng.below(4) {
         0 => {
             let rules: Vec<_> = policy.files.iter().filter(|r| r.effect == Effect::Allow).collect();
@@ -348,7 +361,11 @@ pub fn assertion(rng: &mut Rng) -> String {
             format!("assert can connect {}({hosts}):({})", proto(rng), rng.pick(&PORTS))
         }
         _ => {
-            let from = if rng.chance(50) { format!(" from {}", set_expr(rng, 1, &mut host_atom)) } else { String::new() };
+            let from = if rng.chance(50) {
+                format!(" from {}", set_expr(rng, 1, &mut host_atom))
+            } else {
+                String::new()
+            };
             format!("assert can bind {}{}{from}", proto(rng), rng.pick(&PORTS))
         }
     }
