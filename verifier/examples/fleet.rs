@@ -85,6 +85,30 @@ fn main() {
             "grants anything".into(),
             Query { kind: Kind::File, literals: vec![Literal::Permitted { policy, right: None }] },
         ));
+        // An analysis-style query: is the 20th file allow covered by the
+        // other allows?
+        let allows: Vec<usize> =
+            (0..policy.files.len()).filter(|i| policy.files[*i].effect == corral_compiler::ir::Effect::Allow).collect();
+        if let Some(&target) = allows.get(20) {
+            let mut literals = vec![Literal::Covered { policy, rule: corral_compiler::eval::RuleRef::File(target) }];
+            literals.extend(
+                allows
+                    .iter()
+                    .filter(|i| **i != target)
+                    .map(|i| Literal::NotCovered { policy, rule: corral_compiler::eval::RuleRef::File(*i) }),
+            );
+            queries.push(("redundant allow?".into(), Query { kind: Kind::File, literals }));
+        }
+        if let Some(n) = std::env::var("REPEAT").ok().and_then(|v| v.parse::<usize>().ok()) {
+            if let Some((_, q)) = queries.last() {
+                let t = Instant::now();
+                for _ in 0..n {
+                    solver.search(q);
+                }
+                println!("  last query x{n}: {:?}", t.elapsed());
+            }
+            continue;
+        }
         let total = Instant::now();
         for (name, q) in &queries {
             let t = Instant::now();

@@ -111,6 +111,14 @@ impl<'q> Compiler<'q> {
             return *id;
         }
         let id = self.atoms.len() as u32;
+        let dropped = !self.covers.iter().all(|c| c.may_meet(pattern));
+        self.dropped.push(dropped);
+        if dropped {
+            // Never stepped: no need to build its automaton.
+            self.atoms.push(Atom { segs: Vec::new() });
+            self.atom_ids.insert(pattern, id);
+            return id;
+        }
         if pattern.segments.len() > MAX_SEGMENTS {
             self.too_deep = true;
         }
@@ -127,7 +135,6 @@ impl<'q> Compiler<'q> {
             })
             .collect();
         self.atoms.push(Atom { segs });
-        self.dropped.push(!self.covers.iter().all(|c| c.may_meet(pattern)));
         self.atom_ids.insert(pattern, id);
         id
     }

@@ -104,7 +104,7 @@ pub(crate) fn re_concat(mut parts: Vec<Regexp>) -> Regexp {
 thread_local! {
     /// One solver per thread, reused through `push`/`pop`: creating a z3
     /// solver costs milliseconds, a scope a fraction of one.
-    static SOLVER: RefCell<Option<z3::Solver>> = const { RefCell::new(None) };
+    static SOLVER: RefCell<Option<(z3::Solver, u32)>> = const { RefCell::new(None) };
 }
 
 /// Above this many atoms a query gets a solver of its own: z3 then
@@ -123,6 +123,14 @@ pub(crate) fn check<R>(
 ) -> R {
     let mut params = Params::new();
     params.set_u32("timeout", if timeout_ms == 0 { u32::MAX } else { timeout_ms });
+    if let Ok(t) = std::env::var("TACTIC") {
+        let tactic = t.split(',').map(z3::Tactic::new).reduce(|a, b| a.and_then(&b));
+        let solver = tactic.map(|t| t.solver()).unwrap_or_default();
+        solver.set_params(&params);
+        solver.assert(formula);
+        let result = solver.check();
+        return on_result(&solver, result);
+    }
     if atoms > SHARED_SOLVER_ATOMS {
         let solver = z3::Solver::new();
         solver.set_params(&params);
@@ -132,8 +140,12 @@ pub(crate) fn check<R>(
     }
     SOLVER.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let solver = slot.get_or_insert_with(z3::Solver::new);
-        solver.set_params(&params);
+        let (solver, timeout) = slot.get_or_insert_with(|| (z3::Solver::new(), u32::MAX));
+        // Setting parameters costs as much as a small query: only on change.
+        if *timeout != timeout_ms {
+            solver.set_params(&params);
+            *timeout = timeout_ms;
+        }
         solver.push();
         solver.assert(formula);
         let result = solver.check();
