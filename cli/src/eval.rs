@@ -79,7 +79,10 @@ pub fn select_policy<'p>(program: &'p Program, name: Option<&str>) -> Result<&'p
         None => match program.policies.as_slice() {
             [only] => Ok(only),
             [] => Err("the file defines no policy".to_owned()),
-            _ => Err(format!("the file defines several policies; choose one with `--policy` ({})", quoted(&names))),
+            _ => Err(format!(
+                "the file defines several policies; choose one with `--policy` ({})",
+                quoted(&names)
+            )),
         },
     }
 }
@@ -101,7 +104,8 @@ fn print_human(program: &Program, policy: &Policy, access: &Access, decision: &D
     println!("{verdict}: {access} (policy `{}`)", policy.name);
     let show = |r: &RuleRef, note: &str| {
         let origin = r.origin(policy);
-        let inherited = if origin.policy == policy.name { String::new() } else { format!(" (from `{}`)", origin.policy) };
+        let inherited =
+            if origin.policy == policy.name { String::new() } else { format!(" (from `{}`)", origin.policy) };
         let effect = match r.effect(policy) {
             Some(Effect::Allow) => "allow",
             _ => "deny ",
@@ -128,7 +132,12 @@ fn print_human(program: &Program, policy: &Policy, access: &Access, decision: &D
     }
 }
 
-fn decision_json(program: &Program, policy: &Policy, access: &Access, decision: &Decision) -> serde_json::Value {
+fn decision_json(
+    program: &Program,
+    policy: &Policy,
+    access: &Access,
+    decision: &Decision,
+) -> serde_json::Value {
     let rule = |r: &RuleRef| {
         let origin = r.origin(policy);
         let (line, column) = program.files.line_col(origin.span.file, origin.span.start);

@@ -38,7 +38,7 @@ fn printf_file(page: &str) -> Option<(String, Vec<u8>)> {
     let name_start = end + "' > ".len();
     let name_end = name_start + page[name_start..].find('`')?;
     let mut bytes = Vec::new();
-    let raw = page[start..end].as_bytes();
+    let raw = &page.as_bytes()[start..end];
     let mut i = 0;
     while i < raw.len() {
         match (raw[i], raw.get(i + 1)) {
@@ -133,7 +133,10 @@ fn diagnostic_pages_show_the_real_output() {
                 new_page.replace_range(example.output.clone(), &actual);
                 std::fs::write(page_path, new_page).unwrap();
             } else {
-                stale.push(format!("{stem}:\n--- page\n{}--- actual\n{actual}", &page[example.output.clone()]));
+                stale.push(format!(
+                    "{stem}:\n--- page\n{}--- actual\n{actual}",
+                    &page[example.output.clone()]
+                ));
             }
         }
     }

@@ -67,9 +67,10 @@ impl SourceMap {
         let offset = (offset as usize).min(text.len());
         let before = text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
-        let col = before.rfind('\n').map_or(before.chars().count(), |nl| {
-            before.get(nl + 1..).map_or(0, |s| s.chars().count())
-        }) + 1;
+        let col = before
+            .rfind('\n')
+            .map_or(before.chars().count(), |nl| before.get(nl + 1..).map_or(0, |s| s.chars().count()))
+            + 1;
         (line, col)
     }
 
@@ -80,9 +81,6 @@ impl SourceMap {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
     }
 }

@@ -93,7 +93,13 @@ fn path_literal() -> impl Strategy<Value = String> {
 
 fn host_literal() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "github.com", "*.github.com", "10.0.0.0/8", "::1", "fc00::/7", "Example.ORG.", "192.168.1.1",
+        "github.com",
+        "*.github.com",
+        "10.0.0.0/8",
+        "::1",
+        "fc00::/7",
+        "Example.ORG.",
+        "192.168.1.1",
     ])
     .prop_map(str::to_owned)
 }
@@ -142,10 +148,12 @@ fn statement() -> impl Strategy<Value = String> {
         (effect.clone(), rights.clone(), paths_expr()).prop_map(|(e, r, p)| format!("{e} {r} {p}")),
         (effect.clone(), proto.clone(), hosts_expr(), port_expr())
             .prop_map(|(e, pr, h, p)| format!("{e} connect {pr}({h}):({p})")),
-        (effect.clone(), proto, port_expr(), prop::option::of(hosts_expr())).prop_map(|(e, pr, p, f)| match f {
-            Some(f) => format!("{e} bind {pr}{p} from {f}"),
-            None => format!("{e} bind {pr}{p}"),
-        }),
+        (effect.clone(), proto, port_expr(), prop::option::of(hosts_expr())).prop_map(
+            |(e, pr, p, f)| match f {
+                Some(f) => format!("{e} bind {pr}{p} from {f}"),
+                None => format!("{e} bind {pr}{p}"),
+            }
+        ),
         (effect, prop::sample::select(vec!["clipboard", "clipboard read", "screen capture", "camera"]))
             .prop_map(|(e, d)| format!("{e} {d}")),
         paths_expr().prop_map(|p| format!("readonly {p}")),

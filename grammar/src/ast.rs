@@ -329,8 +329,14 @@ pub struct Formula {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum FormulaKind {
-    Access { quantifier: Spanned<Quantifier>, target: Target },
-    Isolation { op: Spanned<CmpOp>, tier: Ident },
+    Access {
+        quantifier: Spanned<Quantifier>,
+        target: Target,
+    },
+    Isolation {
+        op: Spanned<CmpOp>,
+        tier: Ident,
+    },
     Not(Box<Formula>),
     /// Two or more conjuncts.
     And(Vec<Formula>),
@@ -391,7 +397,10 @@ pub enum ExprKind {
     Endpoint(Box<Expr>, Box<Expr>),
     /// A left-associative chain of operators of one precedence level:
     /// `|` and `-`, or `&` alone.
-    Chain { first: Box<Expr>, rest: Vec<(Spanned<SetOp>, Expr)> },
+    Chain {
+        first: Box<Expr>,
+        rest: Vec<(Spanned<SetOp>, Expr)>,
+    },
     /// A region the parser skipped after a syntax error.
     Error,
 }

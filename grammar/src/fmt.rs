@@ -55,9 +55,8 @@
 use std::fmt::Write as _;
 
 use crate::ast::{
-    CmpOp, Comment, CommentKind, Effect, Expr, ExprKind, Formula, FormulaKind, IdentityKind,
-    ImportSource, Item, ItemKind, Policy, Proto, QualName, Quantifier, SetOp, Span, Stmt, StmtKind,
-    Target,
+    CmpOp, Comment, CommentKind, Effect, Expr, ExprKind, Formula, FormulaKind, IdentityKind, ImportSource,
+    Item, ItemKind, Policy, Proto, QualName, Quantifier, SetOp, Span, Stmt, StmtKind, Target,
 };
 
 /// Lines wider than this are broken where the layout allows it.
@@ -72,10 +71,7 @@ pub fn format_source(source: &str) -> Option<String> {
     if !parsed.errors.is_empty() {
         return None;
     }
-    let mut printer = Printer {
-        source,
-        out: String::new(),
-    };
+    let mut printer = Printer { source, out: String::new() };
     printer.module(&parsed.module.items, &parsed.module.comments)?;
     Some(printer.out)
 }
@@ -170,14 +166,7 @@ impl Printer<'_> {
                 i += 1;
             }
             let inner = comments.get(from..i).unwrap_or_default();
-            slots.push(Slot {
-                span,
-                sep,
-                leading,
-                child_blank,
-                inner,
-                trailing: &[],
-            });
+            slots.push(Slot { span, sep, leading, child_blank, inner, trailing: &[] });
             prev_end = span.end;
         }
         if let Some(last) = slots.last_mut() {
@@ -220,20 +209,14 @@ impl Printer<'_> {
             self.blank();
         }
         // `///` comments right above the child stay right above it.
-        let docs_from = slot
-            .leading
-            .iter()
-            .rposition(|(c, _)| c.kind != CommentKind::Doc)
-            .map_or(0, |p| p + 1);
+        let docs_from =
+            slot.leading.iter().rposition(|(c, _)| c.kind != CommentKind::Doc).map_or(0, |p| p + 1);
         let (before, docs) = slot.leading.split_at(docs_from);
         // A blank line before the first doc comment was the separator, which
         // now goes before the moved comments.
         let first_doc_blank = docs_from > 0 || moved.is_empty();
         let moved = moved.iter().map(|c| (c, false));
-        let docs = docs
-            .iter()
-            .enumerate()
-            .map(|(k, &(c, b))| (c, b && (k > 0 || first_doc_blank)));
+        let docs = docs.iter().enumerate().map(|(k, &(c, b))| (c, b && (k > 0 || first_doc_blank)));
         let all: Vec<(&Comment, bool)> = before.iter().copied().chain(moved).chain(docs).collect();
         for (k, (c, blank)) in all.iter().enumerate() {
             if k > 0 && *blank {
@@ -267,9 +250,7 @@ impl Printer<'_> {
             };
             let class = match (&item.kind, &text) {
                 (ItemKind::Import(_), _) => ItemClass::Import,
-                (ItemKind::Let(_) | ItemKind::Param(_), Some(t)) if !t.contains('\n') => {
-                    ItemClass::Binding
-                }
+                (ItemKind::Let(_) | ItemKind::Param(_), Some(t)) if !t.contains('\n') => ItemClass::Binding,
                 _ => ItemClass::Other,
             };
             let sep = match (prev, class) {
@@ -316,10 +297,8 @@ impl Printer<'_> {
         let n_header = slot.inner.partition_point(|c| c.span.start < brace);
         let (header, rest) = slot.inner.split_at(n_header);
         let first_stmt = policy.body.first().map_or(u32::MAX, |s| s.span.start);
-        let n_after = rest
-            .iter()
-            .take_while(|c| c.span.start < first_stmt && self.trails(brace + 1, c))
-            .count();
+        let n_after =
+            rest.iter().take_while(|c| c.span.start < first_stmt && self.trails(brace + 1, c)).count();
         let (after_brace, body) = rest.split_at(n_after);
         let body_start = after_brace.last().map_or(brace + 1, |c| c.span.end);
 
@@ -486,9 +465,7 @@ fn lay_out(head: String, tail: Option<&Expr>, indent: usize) -> Option<String> {
     let inner = " ".repeat(indent + INDENT);
     let mut s = head;
     match &tail.kind {
-        ExprKind::Chain { first, rest }
-            if rest.first().is_some_and(|(op, _)| op.node != SetOp::Inter) =>
-        {
+        ExprKind::Chain { first, rest } if rest.first().is_some_and(|(op, _)| op.node != SetOp::Inter) => {
             expr(&mut s, first)?;
             for (op, operand) in rest {
                 s.push('\n');
@@ -570,10 +547,7 @@ fn target(out: &mut String, target: &Target) -> Option<()> {
 
 fn formula(out: &mut String, f: &Formula) -> Option<()> {
     match &f.kind {
-        FormulaKind::Access {
-            quantifier,
-            target: t,
-        } => {
+        FormulaKind::Access { quantifier, target: t } => {
             out.push_str(match quantifier.node {
                 Quantifier::Can => "can ",
                 Quantifier::Never => "never ",

@@ -231,10 +231,8 @@ fn unescape(lex: &mut Lexer<Tok>) -> Result<String, LexError> {
             Some('0') => out.push('\0'),
             Some('u') => {
                 let rest = chars.as_str();
-                let parsed = rest
-                    .strip_prefix('{')
-                    .and_then(|r| r.split_once('}'))
-                    .and_then(|(hex, after)| {
+                let parsed =
+                    rest.strip_prefix('{').and_then(|r| r.split_once('}')).and_then(|(hex, after)| {
                         let v = u32::from_str_radix(hex, 16).ok()?;
                         Some((char::from_u32(v)?, after))
                     });
@@ -428,7 +426,9 @@ impl Iterator for TokenStream<'_> {
                     // the parser goes on without a second, confusing error.
                     let (kind, stands_for_operand) = match e {
                         LexError::InvalidCharacter => (
-                            SyntaxErrorKind::InvalidCharacter(self.inner.slice().chars().next().unwrap_or('\0')),
+                            SyntaxErrorKind::InvalidCharacter(
+                                self.inner.slice().chars().next().unwrap_or('\0'),
+                            ),
                             false,
                         ),
                         LexError::UnterminatedString => (SyntaxErrorKind::UnterminatedString, true),

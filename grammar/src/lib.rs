@@ -12,7 +12,15 @@ use ast::{CommentKind, Module, Span};
 use lexer::Tok;
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, clippy::panic, unused_qualifications, unused_parens)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        unused_qualifications,
+        unused_parens
+    )]
     grammar
 );
 
@@ -27,8 +35,13 @@ pub struct SyntaxError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyntaxErrorKind {
     /// A token the grammar does not allow here, with what it expected.
-    UnexpectedToken { found: String, expected: Vec<String> },
-    UnexpectedEof { expected: Vec<String> },
+    UnexpectedToken {
+        found: String,
+        expected: Vec<String>,
+    },
+    UnexpectedEof {
+        expected: Vec<String>,
+    },
     InvalidCharacter(char),
     UnterminatedString,
     UnterminatedComment,
@@ -63,7 +76,9 @@ pub fn parse(source: &str) -> Parsed {
         let len = u32::try_from(source.len()).unwrap_or(u32::MAX);
         (1..=open_braces.min(16))
             .filter_map(|k| match parse_with_closers(source, k) {
-                (Ok(items), errs, _, _) => Some((items, errs.into_iter().filter(|e| e.span.start < len).collect::<Vec<_>>())),
+                (Ok(items), errs, _, _) => {
+                    Some((items, errs.into_iter().filter(|e| e.span.start < len).collect::<Vec<_>>()))
+                }
                 _ => None,
             })
             .min_by_key(|(_, errs)| errs.len())
@@ -90,7 +105,10 @@ type ParseResult = Result<Vec<ast::Item>, ParseError<usize, Tok, SyntaxError>>;
 
 /// One run of the parser; returns its result, every error it recovered
 /// from, the comments and how many `{` were left open.
-fn parse_with_closers(source: &str, closers: usize) -> (ParseResult, Vec<SyntaxError>, Vec<ast::Comment>, usize) {
+fn parse_with_closers(
+    source: &str,
+    closers: usize,
+) -> (ParseResult, Vec<SyntaxError>, Vec<ast::Comment>, usize) {
     let mut stream = lexer::TokenStream::new(source);
     stream.synthetic_closers = closers;
     let mut recovered: Vec<ErrorRecovery<usize, Tok, SyntaxError>> = Vec::new();

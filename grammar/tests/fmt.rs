@@ -40,13 +40,7 @@ fn comment_texts(source: &str) -> Vec<String> {
         .module
         .comments
         .iter()
-        .map(|c| {
-            c.text
-                .lines()
-                .map(str::trim_end)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map(|c| c.text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
         .collect();
     texts.sort();
     texts
@@ -57,24 +51,10 @@ fn fmt(source: &str) -> String {
     let out = format_source(source).unwrap_or_else(|| panic!("no output for\n{source}"));
     let again = format_source(&out).unwrap_or_else(|| panic!("output does not parse:\n{out}"));
     assert_eq!(again, out, "not idempotent; input:\n{source}");
-    assert_eq!(
-        shape(&out, false),
-        shape(source, false),
-        "meaning changed:\n{out}"
-    );
-    assert_eq!(
-        comment_texts(&out),
-        comment_texts(source),
-        "comments changed:\n{out}"
-    );
-    assert!(
-        out.is_empty() || (out.ends_with('\n') && !out.ends_with("\n\n")),
-        "{out:?}"
-    );
-    assert!(
-        out.lines().all(|l| l.trim_end() == l),
-        "trailing whitespace:\n{out}"
-    );
+    assert_eq!(shape(&out, false), shape(source, false), "meaning changed:\n{out}");
+    assert_eq!(comment_texts(&out), comment_texts(source), "comments changed:\n{out}");
+    assert!(out.is_empty() || (out.ends_with('\n') && !out.ends_with("\n\n")), "{out:?}");
+    assert!(out.lines().all(|l| l.trim_end() == l), "trailing whitespace:\n{out}");
     out
 }
 
@@ -83,10 +63,7 @@ fn fmt(source: &str) -> String {
 #[track_caller]
 fn check(source: &str, expected: &str) {
     let out = fmt(source);
-    assert_eq!(
-        out, expected,
-        "\n--- got ---\n{out}--- expected ---\n{expected}"
-    );
+    assert_eq!(out, expected, "\n--- got ---\n{out}--- expected ---\n{expected}");
 }
 
 /// Asserts that `canonical` is already formatted.
@@ -105,10 +82,7 @@ fn empty_and_blank_files_format_to_nothing() {
 
 #[test]
 fn comment_only_file() {
-    check(
-        "\n\n// one\n\n\n// two   \n/* three */\n\n",
-        "// one\n\n// two\n/* three */\n",
-    );
+    check("\n\n// one\n\n\n// two   \n/* three */\n\n", "// one\n\n// two\n/* three */\n");
 }
 
 #[test]
@@ -265,10 +239,7 @@ fn own_line_comments_take_the_next_indentation() {
 
 #[test]
 fn comments_in_an_empty_body() {
-    check(
-        "policy p {\n\n  // nothing yet\n\n}",
-        "policy p {\n    // nothing yet\n}\n",
-    );
+    check("policy p {\n\n  // nothing yet\n\n}", "policy p {\n    // nothing yet\n}\n");
     check("policy p { /* soon */ }", "policy p { /* soon */\n}\n");
 }
 
@@ -285,11 +256,7 @@ fn doc_comments_stay_attached_and_are_printed_once() {
 /// Formats and checks that every doc comment is still attached where it was.
 fn check_docs(source: &str) -> String {
     let out = fmt(source);
-    assert_eq!(
-        shape(&out, true),
-        shape(source, true),
-        "docs changed:\n{out}"
-    );
+    assert_eq!(shape(&out, true), shape(source, true), "docs changed:\n{out}");
     out
 }
 
@@ -302,19 +269,13 @@ fn comments_inside_a_statement_move_before_it_and_its_docs() {
         out,
         "policy p {\n    // lead\n    // first\n    /* second */\n    /// doc\n    allow read \"/a\" | \"/b\" | \"/c\" // last\n}\n"
     );
-    check(
-        "let /* a */ x = [1, // one\n 2,\n]\n",
-        "/* a */\n// one\nlet x = [1, 2]\n",
-    );
+    check("let /* a */ x = [1, // one\n 2,\n]\n", "/* a */\n// one\nlet x = [1, 2]\n");
 }
 
 #[test]
 fn comments_in_a_policy_header_move_before_it() {
     let out = check_docs("/// doc\npolicy /* a */ p extends // b\n q\n{ // c\n}");
-    assert_eq!(
-        out,
-        "/* a */\n// b\n/// doc\npolicy p extends q { // c\n}\n"
-    );
+    assert_eq!(out, "/* a */\n// b\n/// doc\npolicy p extends q { // c\n}\n");
 }
 
 #[test]
@@ -338,20 +299,14 @@ fn a_doc_comment_at_the_end_of_a_line_moves_above_what_it_documents() {
     assert_eq!(out, "let a = 1\n/// for b\nlet b = 2\n");
     // Even when comments from inside `b` move before it.
     let out = check_docs("policy p { /// d\nallow read /* x */ y /// e\n}");
-    assert_eq!(
-        out,
-        "policy p {\n    /* x */\n    /// d\n    allow read y\n    /// e\n}\n"
-    );
+    assert_eq!(out, "policy p {\n    /* x */\n    /// d\n    allow read y\n    /// e\n}\n");
 }
 
 // ---- expressions and formulas
 
 #[test]
 fn operators_get_single_spaces_and_endpoints_none() {
-    check(
-        "let x=a|b-c&d   &e|under\"/x\"",
-        "let x = a | b - c & d & e | under \"/x\"\n",
-    );
+    check("let x=a|b-c&d   &e|under\"/x\"", "let x = a | b - c & d & e | under \"/x\"\n");
     check(
         "let e = net . github : ( 80|443 ) | h:[ 80 , 443 , ] | h : 8000 .. 8999 | h:*",
         "let e = net.github:(80 | 443) | h:[80, 443] | h:8000..8999 | h:*\n",
@@ -475,42 +430,24 @@ fn exactly_100_columns_stay_on_one_line() {
     let wider = format!("    readonly \"/{}\" | x", "a".repeat(100 - 14 - 5));
     check(
         &format!("policy p {{\n{wider}\n}}\n"),
-        &format!(
-            "policy p {{\n    readonly \"/{}\"\n        | x\n}}\n",
-            "a".repeat(81)
-        ),
+        &format!("policy p {{\n    readonly \"/{}\"\n        | x\n}}\n", "a".repeat(81)),
     );
 }
 
 #[test]
 fn long_lines_of_other_shapes_stay_whole() {
-    let inter = format!(
-        "let x = \"/{}\" & \"/{}\"\n",
-        "a".repeat(50),
-        "b".repeat(50)
-    );
+    let inter = format!("let x = \"/{}\" & \"/{}\"\n", "a".repeat(50), "b".repeat(50));
     stable(&inter);
-    let paren = format!(
-        "let x = (\"/{}\" | \"/{}\")\n",
-        "a".repeat(50),
-        "b".repeat(50)
-    );
+    let paren = format!("let x = (\"/{}\" | \"/{}\")\n", "a".repeat(50), "b".repeat(50));
     stable(&paren);
-    let assert = format!(
-        "policy p {{\n    assert can read \"/{}\" | \"/{}\"\n}}\n",
-        "a".repeat(50),
-        "b".repeat(50)
-    );
+    let assert =
+        format!("policy p {{\n    assert can read \"/{}\" | \"/{}\"\n}}\n", "a".repeat(50), "b".repeat(50));
     stable(&assert);
 }
 
 #[test]
 fn bind_breaks_its_from_hosts() {
-    let hosts = format!(
-        "\"{}.example.com\" | \"{}.example.com\"",
-        "a".repeat(40),
-        "b".repeat(40)
-    );
+    let hosts = format!("\"{}.example.com\" | \"{}.example.com\"", "a".repeat(40), "b".repeat(40));
     check(
         &format!("policy p {{ allow bind tcp 8080 from {hosts} }}"),
         &format!(
@@ -559,8 +496,7 @@ fn qual() -> impl Strategy<Value = Toks> {
 /// A string literal as written in source, with every way of escaping.
 fn string_lit() -> impl Strategy<Value = String> {
     let chars = proptest::sample::select(vec![
-        'a', 'b', '/', '*', '.', ' ', '"', '\\', '\n', '\t', '\0', '\r', '\u{7f}', 'é', '☺',
-        '\u{85}',
+        'a', 'b', '/', '*', '.', ' ', '"', '\\', '\n', '\t', '\0', '\r', '\u{7f}', 'é', '☺', '\u{85}',
     ]);
     let long = (0usize..70).prop_map(|n| format!("\"/{}\"", "p".repeat(n)));
     let mixed = proptest::collection::vec((chars, any::<bool>()), 0..12).prop_map(|chars| {
@@ -602,11 +538,8 @@ fn wrap(open: &str, inner: Toks, close: &str) -> Toks {
 fn expr() -> BoxedStrategy<Toks> {
     leaf()
         .prop_recursive(4, 24, 4, |inner| {
-            let list = (
-                proptest::collection::vec(inner.clone(), 0..4),
-                any::<bool>(),
-            )
-                .prop_map(|(elems, trailing_comma)| {
+            let list = (proptest::collection::vec(inner.clone(), 0..4), any::<bool>()).prop_map(
+                |(elems, trailing_comma)| {
                     let mut out = vec!["[".to_owned()];
                     let n = elems.len();
                     for (k, elem) in elems.into_iter().enumerate() {
@@ -617,7 +550,8 @@ fn expr() -> BoxedStrategy<Toks> {
                     }
                     out.push("]".to_owned());
                     out
-                });
+                },
+            );
             let primary = prop_oneof![leaf(), inner.clone().prop_map(|e| wrap("(", e, ")")), list];
             let op = proptest::sample::select(vec!["|", "-", "&"]);
             prop_oneof![
@@ -629,16 +563,14 @@ fn expr() -> BoxedStrategy<Toks> {
                     out.extend(p);
                     out
                 }),
-                (inner.clone(), proptest::collection::vec((op, inner), 1..4)).prop_map(
-                    |(first, rest)| {
-                        let mut out = first;
-                        for (op, operand) in rest {
-                            out.push(op.to_owned());
-                            out.extend(operand);
-                        }
-                        out
+                (inner.clone(), proptest::collection::vec((op, inner), 1..4)).prop_map(|(first, rest)| {
+                    let mut out = first;
+                    for (op, operand) in rest {
+                        out.push(op.to_owned());
+                        out.extend(operand);
                     }
-                ),
+                    out
+                }),
             ]
         })
         .prop_map(|t| t.into_iter().filter(|s| !s.is_empty()).collect())
@@ -650,10 +582,8 @@ fn proto() -> impl Strategy<Value = Toks> {
 }
 
 fn target() -> BoxedStrategy<Toks> {
-    let rights = proptest::sample::subsequence(
-        vec!["read", "list", "write", "create", "delete", "exec"],
-        1..=6,
-    );
+    let rights =
+        proptest::sample::subsequence(vec!["read", "list", "write", "create", "delete", "exec"], 1..=6);
     let device = proptest::sample::select(vec![
         "clipboard",
         "clipboard read",
@@ -705,18 +635,14 @@ fn formula() -> BoxedStrategy<Toks> {
         prop_oneof![
             inner.clone().prop_map(|f| wrap("(", f, ")")),
             inner.clone().prop_map(|f| [toks(&["not"]), f].concat()),
-            (
-                inner.clone(),
-                proptest::collection::vec((keyword, inner), 1..3)
-            )
-                .prop_map(|(first, rest)| {
-                    let mut out = first;
-                    for (kw, f) in rest {
-                        out.push(kw.to_owned());
-                        out.extend(f);
-                    }
-                    out
-                }),
+            (inner.clone(), proptest::collection::vec((keyword, inner), 1..3)).prop_map(|(first, rest)| {
+                let mut out = first;
+                for (kw, f) in rest {
+                    out.push(kw.to_owned());
+                    out.extend(f);
+                }
+                out
+            }),
         ]
     })
     .boxed()
@@ -767,13 +693,7 @@ fn item() -> BoxedStrategy<Vec<Piece>> {
     });
     let param = (name(), ty, proptest::option::of(expr())).prop_map(|(n, ty, e)| {
         let default = e.map(|e| [toks(&["="]), e].concat()).unwrap_or_default();
-        tokens(
-            [
-                vec!["param".to_owned(), n, ":".to_owned(), ty.to_owned()],
-                default,
-            ]
-            .concat(),
-        )
+        tokens([vec!["param".to_owned(), n, ":".to_owned(), ty.to_owned()], default].concat())
     });
     let policy = (
         name(),
@@ -916,26 +836,13 @@ fn generated_modules_cover_comments_docs_and_long_lines() {
     let (mut docs, mut moved, mut broken) = (0, 0, 0);
     for _ in 0..200 {
         let pieces = module().new_tree(&mut runner).unwrap().current();
-        let source = render(
-            &pieces,
-            &[11, 12, 0, 1, 2, 3, 4, 5, 6, 7],
-            &[6, 7, 10, 0, 2],
-            GAPS,
-        );
+        let source = render(&pieces, &[11, 12, 0, 1, 2, 3, 4, 5, 6, 7], &[6, 7, 10, 0, 2], GAPS);
         let parsed = parse(&source);
         assert!(parsed.errors.is_empty());
-        docs += parsed
-            .module
-            .comments
-            .iter()
-            .filter(|c| c.kind == CommentKind::Doc)
-            .count();
+        docs += parsed.module.comments.iter().filter(|c| c.kind == CommentKind::Doc).count();
         let out = fmt(&source);
         moved += usize::from(out.contains("\n    /* c */\n") || out.starts_with("/* c */"));
         broken += usize::from(out.contains("\n        | ") || out.contains("\n    | "));
     }
-    assert!(
-        docs > 500 && moved > 50 && broken > 5,
-        "docs {docs}, moved {moved}, broken {broken}"
-    );
+    assert!(docs > 500 && moved > 50 && broken > 5, "docs {docs}, moved {moved}, broken {broken}");
 }

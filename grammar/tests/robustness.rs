@@ -359,7 +359,8 @@ fn five_thousand_deep_let_chain_of_unions() {
     }
     src.push_str(&format!("policy p {{ allow read a{N} }}\n"));
     let compiled = compile(&src);
-    let budget: Vec<_> = compiled.diagnostics.iter().filter(|d| d.message.contains("too many patterns")).collect();
+    let budget: Vec<_> =
+        compiled.diagnostics.iter().filter(|d| d.message.contains("too many patterns")).collect();
     assert_eq!(budget.len(), 1, "one budget diagnostic: {:?}", compiled.diagnostics.first());
 }
 

@@ -294,9 +294,8 @@ fn std_modules_are_documented_typed_lets() {
             names_in(&l.value, &mut refs);
             for r in refs {
                 if !defined.contains(&r) && !BUILTINS.contains(&r.as_str()) {
-                    problems.push(format!(
-                        "std/{name}: `{item_name}` refers to `{r}`, not defined before it"
-                    ));
+                    problems
+                        .push(format!("std/{name}: `{item_name}` refers to `{r}`, not defined before it"));
                 }
             }
             let mut literal_problems = Vec::new();
@@ -434,8 +433,7 @@ fn docs_name_every_std_item() {
         let section = body.find("\n## ").map_or(body, |end| &body[..end]);
         for (name, ty) in items {
             if !section.contains(&format!("| `{name}` | {ty} |")) {
-                problems
-                    .push(format!("docs/stdlib.md: std.{module} has no row for `{name}: {ty}`"));
+                problems.push(format!("docs/stdlib.md: std.{module} has no row for `{name}: {ty}`"));
             }
         }
     }

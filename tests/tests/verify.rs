@@ -36,7 +36,11 @@ fn verify(dir: &str, path: &Path) -> (String, Compilation, Vec<Diagnostic>) {
     let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
     let options = Options { home: "/home/u".into(), ..Default::default() };
     let compilation = compile_source(&name, &source, Some(Path::new(dir)), &options);
-    assert!(compilation.diagnostics.is_empty(), "{name} must compile cleanly: {:#?}", compilation.diagnostics);
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{name} must compile cleanly: {:#?}",
+        compilation.diagnostics
+    );
     let findings = verify_program(&compilation.program, &CheckOptions { timeout_ms: 60_000, analyses: true });
     (source, compilation, findings)
 }
@@ -82,8 +86,14 @@ fn counterexamples_are_accesses_the_policy_permits() {
                 .find(|p| d.message.contains(&format!("policy `{}`", p.name)))
                 .unwrap_or_else(|| panic!("{}: no policy named in {:?}", path.display(), d.message));
             for text in &d.counterexamples {
-                let access = Access::parse(text, "/home/u").unwrap_or_else(|e| panic!("`{text}`: {}", e.message()));
-                assert!(is_permitted(policy, &access), "{}: `{text}` is not permitted by `{}`", path.display(), policy.name);
+                let access =
+                    Access::parse(text, "/home/u").unwrap_or_else(|e| panic!("`{text}`: {}", e.message()));
+                assert!(
+                    is_permitted(policy, &access),
+                    "{}: `{text}` is not permitted by `{}`",
+                    path.display(),
+                    policy.name
+                );
                 checked += 1;
             }
         }
@@ -96,7 +106,9 @@ fn every_verifier_code_has_a_fixture() {
     let named: BTreeSet<Code> = files("fixtures/verify").iter().map(|p| code_of(p)).collect();
     let missing: Vec<&str> = Code::ALL
         .iter()
-        .filter(|c| (c.as_str().starts_with("C2") || c.as_str().starts_with("C4")) && **c != Code::VerificationUnknown)
+        .filter(|c| {
+            (c.as_str().starts_with("C2") || c.as_str().starts_with("C4")) && **c != Code::VerificationUnknown
+        })
         .filter(|c| !named.contains(c))
         .map(|c| c.as_str())
         .collect();

@@ -13,7 +13,9 @@ fn main() {
     for arg in std::env::args().skip(1) {
         let options = Options { home: "/home/u".into(), ..Default::default() };
         let compiled = match arg.parse::<usize>() {
-            Ok(rules) => compile_source("fleet.corral", &corral_benches::generate_policy(rules), None, &options),
+            Ok(rules) => {
+                compile_source("fleet.corral", &corral_benches::generate_policy(rules), None, &options)
+            }
             Err(_) => match compile_file(Path::new(&arg), &options) {
                 Ok(c) => c,
                 Err(e) => {

@@ -87,10 +87,12 @@ fn main() {
         ));
         // An analysis-style query: is the 20th file allow covered by the
         // other allows?
-        let allows: Vec<usize> =
-            (0..policy.files.len()).filter(|i| policy.files[*i].effect == corral_compiler::ir::Effect::Allow).collect();
+        let allows: Vec<usize> = (0..policy.files.len())
+            .filter(|i| policy.files[*i].effect == corral_compiler::ir::Effect::Allow)
+            .collect();
         if let Some(&target) = allows.get(20) {
-            let mut literals = vec![Literal::Covered { policy, rule: corral_compiler::eval::RuleRef::File(target) }];
+            let mut literals =
+                vec![Literal::Covered { policy, rule: corral_compiler::eval::RuleRef::File(target) }];
             literals.extend(
                 allows
                     .iter()

@@ -6,8 +6,8 @@ pub mod render;
 
 use serde::Serialize;
 
-pub use codes::Code;
 pub use crate::resolve::syntax_diagnostic;
+pub use codes::Code;
 
 use crate::source::SourceSpan;
 

@@ -9,8 +9,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::ir::host::{HostError, addr_bits, bits_to_ip};
 pub use crate::ir::host::is_numeric_name;
+use crate::ir::host::{HostError, addr_bits, bits_to_ip};
 use crate::ir::{EndpointAtom, GlobPart, HostAtom, PathPattern, PortRange, Segment, Set};
 
 // ---------------------------------------------------------------------------
@@ -357,7 +357,6 @@ impl HostAtom {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

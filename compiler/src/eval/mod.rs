@@ -15,8 +15,8 @@ pub mod sets;
 
 use serde::Serialize;
 
-pub use access::{Access, AccessError};
 pub use crate::ir::host::{BUILTIN_SETS as BUILTIN_HOST_SETS, builtin_set as builtin_host_set};
+pub use access::{Access, AccessError};
 pub use matching::{Host, path_segments};
 
 use crate::ir::{

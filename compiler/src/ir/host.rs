@@ -81,7 +81,10 @@ pub fn bits_to_ip(bits: u128) -> IpAddr {
 pub enum HostError {
     Empty,
     BadCidr(String),
-    HostBitsSet { literal: String, network: String },
+    HostBitsSet {
+        literal: String,
+        network: String,
+    },
     BadName(String),
     BadLabel(String),
     Wildcard(String),
@@ -283,10 +286,7 @@ pub fn builtin_set(name: &str) -> Option<super::HostSet> {
         "private" => private(),
         "linklocal" => linklocal(),
         "internet" => Set::union([
-            Set::diff(
-                Set::Atom(HostAtom::AnyAddr),
-                Set::union([loopback_addrs(), private(), linklocal()]),
-            ),
+            Set::diff(Set::Atom(HostAtom::AnyAddr), Set::union([loopback_addrs(), private(), linklocal()])),
             Set::diff(Set::Atom(HostAtom::AnyName), loopback_names()),
         ]),
         "any" => Set::union([Set::Atom(HostAtom::AnyName), Set::Atom(HostAtom::AnyAddr)]),

@@ -380,8 +380,14 @@ pub struct Formula {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FormulaKind {
-    Access { quantifier: Quantifier, set: AccessSet },
-    Isolation { op: CmpOp, tier: Tier },
+    Access {
+        quantifier: Quantifier,
+        set: AccessSet,
+    },
+    Isolation {
+        op: CmpOp,
+        tier: Tier,
+    },
     Not(Box<Formula>),
     And(Vec<Formula>),
     Or(Vec<Formula>),
@@ -413,7 +419,8 @@ pub enum SafetyCheck {
 }
 
 impl SafetyCheck {
-    pub const ALL: [SafetyCheck; 3] = [SafetyCheck::Persistence, SafetyCheck::Exfiltration, SafetyCheck::ExecWritable];
+    pub const ALL: [SafetyCheck; 3] =
+        [SafetyCheck::Persistence, SafetyCheck::Exfiltration, SafetyCheck::ExecWritable];
 
     /// The name used in `allow unsafe NAME`.
     pub fn keyword(self) -> &'static str {

@@ -15,8 +15,7 @@ use super::load::LoadedModule;
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::ir::host::{BUILTIN_SETS, builtin_set};
 use crate::ir::{
-    EndpointAtom, EndpointSet, HostAtom, HostSet, PathPattern, PathSet, PortRange, PortSet, Segment,
-    Set,
+    EndpointAtom, EndpointSet, HostAtom, HostSet, PathPattern, PathSet, PortRange, PortSet, Segment, Set,
 };
 use crate::source::{FileId, SourceSpan};
 
@@ -106,10 +105,9 @@ impl Value {
     /// The value at type `ty`, widening hosts to endpoints on every port.
     fn coerce(self, ty: Ty) -> Option<Value> {
         match (self, ty) {
-            (Value::Hosts(h), Ty::Endpoints) => Some(Value::Endpoints(Set::Atom(EndpointAtom {
-                hosts: h,
-                ports: Set::Atom(PortRange::ALL),
-            }))),
+            (Value::Hosts(h), Ty::Endpoints) => {
+                Some(Value::Endpoints(Set::Atom(EndpointAtom { hosts: h, ports: Set::Atom(PortRange::ALL) })))
+            }
             (v, t) if v.ty() == t => Some(v),
             _ => None,
         }
@@ -121,7 +119,9 @@ impl Value {
             Value::Paths(s) => s.atoms().len(),
             Value::Hosts(s) => s.atoms().len(),
             Value::Ports(s) => s.atoms().len(),
-            Value::Endpoints(s) => s.atoms().iter().map(|a| 1 + a.hosts.atoms().len() + a.ports.atoms().len()).sum(),
+            Value::Endpoints(s) => {
+                s.atoms().iter().map(|a| 1 + a.hosts.atoms().len() + a.ports.atoms().len()).sum()
+            }
         }
     }
 
@@ -173,7 +173,10 @@ pub(crate) enum Resolved<'a> {
     /// with its declared type when it has one.
     Poisoned(Option<Ty>),
     Builtin(HostSet),
-    Policy { module: usize, item: usize },
+    Policy {
+        module: usize,
+        item: usize,
+    },
     Module,
 }
 
@@ -244,7 +247,9 @@ impl<'a> Ctx<'a> {
                 .ok_or(LookupFailure::Unknown);
         }
         let target = match self.scopes[self.module].defs.get(&first.name) {
-            _ if self.scopes[self.module].duplicated.contains(&first.name) => return Ok(Resolved::Poisoned(None)),
+            _ if self.scopes[self.module].duplicated.contains(&first.name) => {
+                return Ok(Resolved::Poisoned(None));
+            }
             Some((Def::Import(edge), _)) => self.modules[self.module].imports[*edge].target,
             Some((def, _)) => return Err(LookupFailure::NotAModule(*def)),
             None => return Err(LookupFailure::UnknownModule),
@@ -280,12 +285,18 @@ impl<'a> Ctx<'a> {
                     .help("only imported modules have members")
             }
             LookupFailure::UnknownModule => {
-                let imports =
-                    scope.defs.iter().filter(|(_, (d, _))| matches!(d, Def::Import(_))).map(|(n, _)| n.as_str());
+                let imports = scope
+                    .defs
+                    .iter()
+                    .filter(|(_, (d, _))| matches!(d, Def::Import(_)))
+                    .map(|(n, _)| n.as_str());
                 let d = Diagnostic::error(Code::UnknownName, format!("unknown module `{}`", first.name))
                     .primary(self.at(first.span), "not imported");
                 let help = did_you_mean(&first.name, imports)
-                    .or_else(|| corral_stdlib::module(&first.name).map(|_| format!("import it: `import std.{}`", first.name)))
+                    .or_else(|| {
+                        corral_stdlib::module(&first.name)
+                            .map(|_| format!("import it: `import std.{}`", first.name))
+                    })
                     .or_else(|| quote_hint(&dotted))
                     .unwrap_or_else(|| "import a module before using its members".to_owned());
                 d.help(help)
@@ -299,10 +310,11 @@ impl<'a> Ctx<'a> {
                 .primary(self.at(member.span), "imports are not re-exported")
                 .help(format!("import that module directly where you need `{}`", member.name))
             }
-            LookupFailure::TooManyParts => {
-                Diagnostic::error(Code::UnknownName, format!("`{}.{}` has no members", first.name, q.parts[1].name))
-                    .primary(self.at(q.parts[2].span), "names have at most one `.`")
-            }
+            LookupFailure::TooManyParts => Diagnostic::error(
+                Code::UnknownName,
+                format!("`{}.{}` has no members", first.name, q.parts[1].name),
+            )
+            .primary(self.at(q.parts[2].span), "names have at most one `.`"),
             LookupFailure::NoMember(target) => {
                 let member = &q.parts[1];
                 let candidates = self.scopes[target]
@@ -363,7 +375,8 @@ impl<'a> Ctx<'a> {
     pub fn infer(&self, expr: &Expr) -> Option<Ty> {
         self.natural(expr).or_else(|| {
             first_string(expr).map(|s| {
-                if s.starts_with('/') || s.starts_with('~') || s.contains('/') && HostAtom::parse(s).is_err() {
+                if s.starts_with('/') || s.starts_with('~') || s.contains('/') && HostAtom::parse(s).is_err()
+                {
                     Ty::Paths
                 } else {
                     Ty::Hosts
@@ -393,8 +406,12 @@ impl<'a> Ctx<'a> {
             ExprKind::Int(n) => self.port(*n, expr.span).map(|p| ports(PortRange { lo: p, hi: p }, ty)),
             ExprKind::Range(a, b) => {
                 // Point at the end that is out of range (decimal, as written).
-                let a_span = Span { start: expr.span.start, end: expr.span.start + a.to_string().len() as u32 };
-                let b_span = Span { start: expr.span.end.saturating_sub(b.to_string().len() as u32), end: expr.span.end };
+                let a_span =
+                    Span { start: expr.span.start, end: expr.span.start + a.to_string().len() as u32 };
+                let b_span = Span {
+                    start: expr.span.end.saturating_sub(b.to_string().len() as u32),
+                    end: expr.span.end,
+                };
                 let (lo, hi) = (self.port(*a, a_span), self.port(*b, b_span));
                 let (lo, hi) = (lo?, hi?);
                 if lo > hi {
@@ -487,9 +504,15 @@ impl<'a> Ctx<'a> {
                 let switches = rest.windows(2).filter(|w| w[0].0.node != w[1].0.node).count();
                 if switches > MAX_OPERATOR_SWITCHES {
                     self.diags.push(
-                        Diagnostic::error(Code::DefinitionTooDeep, format!("`|` and `-` alternate {switches} times in one expression"))
-                            .primary(self.at(expr.span), format!("more than {MAX_OPERATOR_SWITCHES} alternations"))
-                            .help("name the parts with `let` and combine the names"),
+                        Diagnostic::error(
+                            Code::DefinitionTooDeep,
+                            format!("`|` and `-` alternate {switches} times in one expression"),
+                        )
+                        .primary(
+                            self.at(expr.span),
+                            format!("more than {MAX_OPERATOR_SWITCHES} alternations"),
+                        )
+                        .help("name the parts with `let` and combine the names"),
                     );
                     return None;
                 }
@@ -681,7 +704,10 @@ fn fold(op: Option<SetOp>, acc: Value, items: Vec<Value>) -> Value {
             Value::$variant(go(
                 op,
                 $acc,
-                items.into_iter().filter_map(|v| if let Value::$variant(s) = v { Some(s) } else { None }).collect(),
+                items
+                    .into_iter()
+                    .filter_map(|v| if let Value::$variant(s) = v { Some(s) } else { None })
+                    .collect(),
             ))
         };
     }

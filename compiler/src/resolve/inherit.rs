@@ -75,7 +75,8 @@ pub(crate) fn lower_policies(
         let file = modules[key.0].file;
         let mut ctx =
             Ctx { modules, scopes, values, module: key.0, file, home: env.home, budget: env.budget, diags };
-        let parents: Vec<Key> = p.extends.iter().filter_map(|q| resolve_policy(&mut ctx, q, "extends")).collect();
+        let parents: Vec<Key> =
+            p.extends.iter().filter_map(|q| resolve_policy(&mut ctx, q, "extends")).collect();
         let within = p.within.as_ref().and_then(|q| resolve_policy(&mut ctx, q, "within"));
         let name = format!("{}{}", prefixes[key.0], p.name.name);
         let own = lower_policy(&mut ctx, &name, bodies.remove(&key).unwrap_or_default());
@@ -112,12 +113,18 @@ pub(crate) fn lower_policies(
         } else {
             let names: Vec<String> =
                 path.iter().chain(std::iter::once(&start)).map(|m| format!("`{}`", nodes[*m].name)).collect();
-            Diagnostic::error(Code::ExtendsCycle, format!("policies extend each other: {}", names.join(" → ")))
+            Diagnostic::error(
+                Code::ExtendsCycle,
+                format!("policies extend each other: {}", names.join(" → ")),
+            )
         };
         for (k, &m) in path.iter().enumerate() {
             let (module, item) = nodes[m].key;
             if let Some(p) = ast_of(nodes[m].key) {
-                let at = SourceSpan::new(modules[module].file, header_span(modules[module].ast.items[item].span, p));
+                let at = SourceSpan::new(
+                    modules[module].file,
+                    header_span(modules[module].ast.items[item].span, p),
+                );
                 let next = path.get(k + 1).copied().unwrap_or(start);
                 let label = format!("extends `{}`", nodes[next].name);
                 d = if k == 0 { d.primary(at, label) } else { d.secondary(at, label) };
@@ -258,13 +265,18 @@ fn merge<'m>(
     }
     add_opt_outs(&mut policy, &own.unsafe_allowed);
     // Isolation: the strongest inherited tier; a child may only raise it.
-    let parent_tier = ancestors.iter().filter_map(|a| nodes[*a].own.isolation.as_ref()).max_by_key(|s| s.value);
+    let parent_tier =
+        ancestors.iter().filter_map(|a| nodes[*a].own.isolation.as_ref()).max_by_key(|s| s.value);
     policy.isolation = match (&own.isolation, parent_tier) {
         (Some(mine), Some(theirs)) if mine.value < theirs.value => {
             diags.push(
                 Diagnostic::error(
                     Code::WeakenedSetting,
-                    format!("`isolation {}` is below the inherited `isolation {}`", mine.value.keyword(), theirs.value.keyword()),
+                    format!(
+                        "`isolation {}` is below the inherited `isolation {}`",
+                        mine.value.keyword(),
+                        theirs.value.keyword()
+                    ),
                 )
                 .primary(mine.origin.span, "lowers the isolation tier")
                 .secondary(theirs.origin.span, format!("inherited from `{}`", theirs.origin.policy))
@@ -276,7 +288,8 @@ fn merge<'m>(
         (None, theirs) => theirs.cloned(),
     };
     // Timeout: the shortest inherited; a child may only shorten it.
-    let parent_timeout = ancestors.iter().filter_map(|a| nodes[*a].own.timeout.as_ref()).min_by_key(|s| s.value);
+    let parent_timeout =
+        ancestors.iter().filter_map(|a| nodes[*a].own.timeout.as_ref()).min_by_key(|s| s.value);
     policy.timeout = match (&own.timeout, parent_timeout) {
         (Some(mine), Some(theirs)) if mine.value > theirs.value => {
             diags.push(
@@ -291,7 +304,12 @@ fn merge<'m>(
         (None, theirs) => theirs.cloned(),
     };
     policy.identity = own.identity.clone().or_else(|| {
-        single_inherited(ancestors.iter().filter_map(|a| nodes[*a].own.identity.as_ref()), "identity", span, diags)
+        single_inherited(
+            ancestors.iter().filter_map(|a| nodes[*a].own.identity.as_ref()),
+            "identity",
+            span,
+            diags,
+        )
     });
     policy.proxy = own.proxy.clone().or_else(|| {
         single_inherited(ancestors.iter().filter_map(|a| nodes[*a].own.proxy.as_ref()), "proxy", span, diags)

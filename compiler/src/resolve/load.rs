@@ -121,7 +121,10 @@ impl Loader<'_> {
             if alias.is_empty() && target.is_some() {
                 self.diags.push(
                     Diagnostic::error(Code::ImportNotFound, "imported file needs a name")
-                        .primary(SourceSpan::new(file, source_span), "no name can be derived from this file name")
+                        .primary(
+                            SourceSpan::new(file, source_span),
+                            "no name can be derived from this file name",
+                        )
                         .help("name it: `import \"./x.corral\" as x`"),
                 );
             }
@@ -150,8 +153,9 @@ impl Loader<'_> {
                     if let Some(text) = corral_stdlib::module(name) {
                         return Some(self.add(key, format!("std/{name}.corral"), text.to_owned(), None));
                     }
-                    let mut d = Diagnostic::error(Code::ImportNotFound, format!("no standard module `std.{name}`"))
-                        .primary(span, "not in the standard library");
+                    let mut d =
+                        Diagnostic::error(Code::ImportNotFound, format!("no standard module `std.{name}`"))
+                            .primary(span, "not in the standard library");
                     let names: Vec<String> = corral_stdlib::names().map(|n| format!("`std.{n}`")).collect();
                     d = match closest(name, corral_stdlib::names()) {
                         Some(n) => d.help(format!("did you mean `std.{n}`?")),
@@ -163,7 +167,8 @@ impl Loader<'_> {
                 // `import a.b` searches `a/b.corral` under the importing
                 // file's directory, then under each `--lib` root.
                 let rel: PathBuf = parts.iter().collect::<PathBuf>().with_extension("corral");
-                let roots: Vec<PathBuf> = dir.map(Path::to_path_buf).into_iter().chain(self.lib_dirs.iter().cloned()).collect();
+                let roots: Vec<PathBuf> =
+                    dir.map(Path::to_path_buf).into_iter().chain(self.lib_dirs.iter().cloned()).collect();
                 for root in &roots {
                     let candidate = root.join(&rel);
                     if candidate.is_file() {
@@ -171,12 +176,16 @@ impl Loader<'_> {
                     }
                 }
                 let searched: Vec<String> = roots.iter().map(|r| display_path(&r.join(&rel))).collect();
-                let mut d = Diagnostic::error(Code::ImportNotFound, format!("module `{}` not found", q.dotted()))
-                    .primary(span, "no such module");
+                let mut d =
+                    Diagnostic::error(Code::ImportNotFound, format!("module `{}` not found", q.dotted()))
+                        .primary(span, "no such module");
                 d = if searched.is_empty() {
                     d.help("add a search root with `--lib DIR`")
                 } else {
-                    d.help(format!("searched {}; add a search root with `--lib DIR`", searched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")))
+                    d.help(format!(
+                        "searched {}; add a search root with `--lib DIR`",
+                        searched.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                    ))
                 };
                 self.diags.push(d);
                 None
@@ -216,15 +225,18 @@ impl Loader<'_> {
             }
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(Code::ImportUnreadable, format!("cannot read `{}`", display_path(path)))
-                        .primary(
-                            span,
-                            if e.kind() == std::io::ErrorKind::InvalidData {
-                                "the file is not valid UTF-8".to_owned()
-                            } else {
-                                format!("{e}")
-                            },
-                        ),
+                    Diagnostic::error(
+                        Code::ImportUnreadable,
+                        format!("cannot read `{}`", display_path(path)),
+                    )
+                    .primary(
+                        span,
+                        if e.kind() == std::io::ErrorKind::InvalidData {
+                            "the file is not valid UTF-8".to_owned()
+                        } else {
+                            format!("{e}")
+                        },
+                    ),
                 );
                 None
             }
@@ -271,9 +283,14 @@ impl Loader<'_> {
     fn report_cycle(&mut self, members: &[usize]) {
         let start = members.iter().copied().min().unwrap_or(0);
         let modules = &self.modules;
-        let path = super::shortest_cycle(start, members, |m| modules[m].imports.iter().filter_map(|e| e.target).collect());
-        let names: Vec<String> =
-            path.iter().chain(std::iter::once(&start)).map(|m| format!("`{}`", self.sources.name(self.modules[*m].file))).collect();
+        let path = super::shortest_cycle(start, members, |m| {
+            modules[m].imports.iter().filter_map(|e| e.target).collect()
+        });
+        let names: Vec<String> = path
+            .iter()
+            .chain(std::iter::once(&start))
+            .map(|m| format!("`{}`", self.sources.name(self.modules[*m].file)))
+            .collect();
         let mut d = Diagnostic::error(Code::ImportCycle, format!("import cycle: {}", names.join(" → ")));
         for (k, &m) in path.iter().enumerate() {
             let next = path.get(k + 1).copied().unwrap_or(start);

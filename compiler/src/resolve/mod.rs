@@ -100,7 +100,11 @@ pub fn compile_string(name: &str, text: String, dir: Option<&Path>, options: &Op
 
 /// The shortest cycle from `start` back to itself through `members`,
 /// following `next`: `[start, a, b]` for start → a → b → start.
-pub(crate) fn shortest_cycle(start: usize, members: &[usize], next: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
+pub(crate) fn shortest_cycle(
+    start: usize,
+    members: &[usize],
+    next: impl Fn(usize) -> Vec<usize>,
+) -> Vec<usize> {
     let mut prev: HashMap<usize, usize> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(m) = queue.pop_front() {
@@ -175,7 +179,10 @@ fn build_scope(module: &LoadedModule, diags: &mut Vec<Diagnostic>) -> Scope {
             diags.push(
                 Diagnostic::error(Code::DuplicateDefinition, format!("`{name}` is defined twice"))
                     .primary(at, "defined again here")
-                    .secondary(SourceSpan::new(module.file, *prev_span), format!("first defined here, as {}", prev.kind()))
+                    .secondary(
+                        SourceSpan::new(module.file, *prev_span),
+                        format!("first defined here, as {}", prev.kind()),
+                    )
                     .help("names of imports, lets, params and policies share one namespace in a module"),
             );
             continue;
@@ -198,12 +205,12 @@ fn parse_overrides(
     let Some(root) = scopes.first() else { return out };
     for (name, value) in &options.params {
         if !matches!(root.defs.get(name), Some((Def::Param(_), _))) {
-            let params = root
-                .defs
-                .iter()
-                .filter(|(_, (d, _))| matches!(d, Def::Param(_)))
-                .map(|(n, _)| n.as_str());
-            let mut d = Diagnostic::error(Code::InvalidParamValue, format!("`--set {name}`: no param named `{name}`"));
+            let params =
+                root.defs.iter().filter(|(_, (d, _))| matches!(d, Def::Param(_))).map(|(n, _)| n.as_str());
+            let mut d = Diagnostic::error(
+                Code::InvalidParamValue,
+                format!("`--set {name}`: no param named `{name}`"),
+            );
             if let Some(h) = did_you_mean(name, params) {
                 d = d.help(h);
             } else if let Some(m) = modules.first() {
@@ -239,14 +246,16 @@ fn shift(mut e: Expr, by: u32) -> Expr {
             ExprKind::Chain { first, rest } => {
                 go(first, by);
                 for (op, x) in rest {
-                    op.span = Span { start: op.span.start.saturating_sub(by), end: op.span.end.saturating_sub(by) };
+                    op.span =
+                        Span { start: op.span.start.saturating_sub(by), end: op.span.end.saturating_sub(by) };
                     go(x, by);
                 }
             }
             ExprKind::Name(q) => {
                 q.span = Span { start: q.span.start.saturating_sub(by), end: q.span.end.saturating_sub(by) };
                 for p in &mut q.parts {
-                    p.span = Span { start: p.span.start.saturating_sub(by), end: p.span.end.saturating_sub(by) };
+                    p.span =
+                        Span { start: p.span.start.saturating_sub(by), end: p.span.end.saturating_sub(by) };
                 }
             }
             _ => {}
@@ -333,11 +342,18 @@ fn lower_definitions(
             .iter()
             .filter_map(|i| item_name(&module.ast.items[*i].kind).map(|n| format!("`{}`", n.name)))
             .collect();
-        let mut d = Diagnostic::error(Code::CyclicDefinition, format!("definitions refer to each other: {}", names.join(" → ")));
+        let mut d = Diagnostic::error(
+            Code::CyclicDefinition,
+            format!("definitions refer to each other: {}", names.join(" → ")),
+        );
         for (k, i) in sorted.iter().enumerate() {
             if let Some(n) = item_name(&module.ast.items[*i].kind) {
                 let at = SourceSpan::new(module.file, n.span);
-                d = if k == 0 { d.primary(at, "defined in terms of itself") } else { d.secondary(at, "on the cycle") };
+                d = if k == 0 {
+                    d.primary(at, "defined in terms of itself")
+                } else {
+                    d.secondary(at, "on the cycle")
+                };
             }
         }
         diags.push(d.help("a set cannot be defined in terms of itself"));
@@ -363,16 +379,30 @@ fn lower_definitions(
         let item = &module.ast.items[i];
         let Some(name) = item_name(&item.kind) else { continue };
         let (ty, value) = {
-            let mut ctx =
-                Ctx { modules, scopes, values, module: m, file: module.file, home: env.home, budget: env.budget, diags };
+            let mut ctx = Ctx {
+                modules,
+                scopes,
+                values,
+                module: m,
+                file: module.file,
+                home: env.home,
+                budget: env.budget,
+                diags,
+            };
             lower_definition(&mut ctx, &item.kind, m == 0, overrides)
         };
         let value = value.and_then(|v| {
             if v.depth() > MAX_DEFINITION_DEPTH {
                 diags.push(
-                    Diagnostic::error(Code::DefinitionTooDeep, format!("`{}` is nested too deeply", name.name))
-                        .primary(SourceSpan::new(module.file, name.span), format!("more than {MAX_DEFINITION_DEPTH} levels of sets"))
-                        .help("build long chains of definitions as one union instead"),
+                    Diagnostic::error(
+                        Code::DefinitionTooDeep,
+                        format!("`{}` is nested too deeply", name.name),
+                    )
+                    .primary(
+                        SourceSpan::new(module.file, name.span),
+                        format!("more than {MAX_DEFINITION_DEPTH} levels of sets"),
+                    )
+                    .help("build long chains of definitions as one union instead"),
                 );
                 None
             } else {
@@ -404,9 +434,15 @@ fn lower_definition(
                     let _ = ctx.lower(&l.value, Ty::Paths);
                     if ctx.diags.len() == before && !mentions_names(&l.value) {
                         ctx.diags.push(
-                            Diagnostic::error(Code::CannotInferType, format!("cannot infer the type of `{}`", l.name.name))
-                                .primary(ctx.at(l.name.span), "no type annotation")
-                                .help(format!("annotate it: `let {}: paths = …` (or hosts, ports, endpoints)", l.name.name)),
+                            Diagnostic::error(
+                                Code::CannotInferType,
+                                format!("cannot infer the type of `{}`", l.name.name),
+                            )
+                            .primary(ctx.at(l.name.span), "no type annotation")
+                            .help(format!(
+                                "annotate it: `let {}: paths = …` (or hosts, ports, endpoints)",
+                                l.name.name
+                            )),
                         );
                     }
                 }
@@ -427,7 +463,10 @@ fn lower_definition(
                 Some(d) => ctx.lower(d, ty),
                 None => {
                     let help = if is_root {
-                        format!("give it a default (`param {}: {} = …`) or pass `--set {}=VALUE`", p.name.name, p.ty.name, p.name.name)
+                        format!(
+                            "give it a default (`param {}: {} = …`) or pass `--set {}=VALUE`",
+                            p.name.name, p.ty.name, p.name.name
+                        )
                     } else {
                         format!(
                             "give it a default (`param {}: {} = …`): `--set` binds only params of the file being checked",
@@ -435,9 +474,15 @@ fn lower_definition(
                         )
                     };
                     ctx.diags.push(
-                        Diagnostic::error(Code::ParamWithoutValue, format!("param `{}` has no value", p.name.name))
-                            .primary(ctx.at(p.name.span), if is_root { "no default and no `--set`" } else { "no default" })
-                            .help(help),
+                        Diagnostic::error(
+                            Code::ParamWithoutValue,
+                            format!("param `{}` has no value", p.name.name),
+                        )
+                        .primary(
+                            ctx.at(p.name.span),
+                            if is_root { "no default and no `--set`" } else { "no default" },
+                        )
+                        .help(help),
                     );
                     None
                 }
@@ -452,7 +497,8 @@ fn resolve_type(ctx: &mut Ctx<'_>, t: &ast::Ident) -> Option<Ty> {
     if let Some(ty) = Ty::from_name(&t.name) {
         return Some(ty);
     }
-    let mut d = Diagnostic::error(Code::UnknownType, format!("unknown type `{}`", t.name)).primary(ctx.at(t.span), "not a type");
+    let mut d = Diagnostic::error(Code::UnknownType, format!("unknown type `{}`", t.name))
+        .primary(ctx.at(t.span), "not a type");
     d = match did_you_mean(&t.name, Ty::ALL.map(Ty::name)) {
         Some(h) => d.help(h),
         None => d.help("the types are `paths`, `hosts`, `ports` and `endpoints`"),

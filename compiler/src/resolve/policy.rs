@@ -2,15 +2,14 @@
 //! inheritance is merged (see `inherit.rs`).
 
 use corral_grammar::ast::{
-    self, Effect, Formula as AstFormula, FormulaKind as AstFormulaKind, IdentityKind, Span, StmtKind,
-    Target,
+    self, Effect, Formula as AstFormula, FormulaKind as AstFormulaKind, IdentityKind, Span, StmtKind, Target,
 };
 
 use super::expr::{Ctx, Ty, Value};
 use crate::diagnostics::{Code, Diagnostic, did_you_mean};
 use crate::ir::{
-    AccessSet, Assertion, BindRule, ConnectRule, DeviceMode, DeviceRule, FileRule, Formula,
-    FormulaKind, Identity, Origin, Protos, Quantifier, Right, Rights, SafetyCheck, Setting, Tier, UnsafeOptOut,
+    AccessSet, Assertion, BindRule, ConnectRule, DeviceMode, DeviceRule, FileRule, Formula, FormulaKind,
+    Identity, Origin, Protos, Quantifier, Right, Rights, SafetyCheck, Setting, Tier, UnsafeOptOut,
 };
 
 /// A policy's own rules and settings, with spans.
@@ -120,8 +119,9 @@ fn lower_opt_out(
 ) -> Option<UnsafeOptOut> {
     let Some(c) = SafetyCheck::from_keyword(&check.name) else {
         let names = SafetyCheck::ALL.map(SafetyCheck::keyword);
-        let d = Diagnostic::error(Code::UnknownSafetyCheck, format!("no safety check named `{}`", check.name))
-            .primary(ctx.at(check.span), "not a built-in safety check");
+        let d =
+            Diagnostic::error(Code::UnknownSafetyCheck, format!("no safety check named `{}`", check.name))
+                .primary(ctx.at(check.span), "not a built-in safety check");
         let d = match did_you_mean(&check.name, names) {
             Some(h) => d.help(h),
             None => d.help(format!("the checks are {}", quoted(&names))),
@@ -181,7 +181,9 @@ pub(crate) fn lower_target(ctx: &mut Ctx<'_>, target: &Target) -> Option<AccessS
                     .primary(ctx.at(set.span), format!("this is {found}"))
                     .secondary(ctx.at(first.span.to(last.span)), "file rights")
                     .help(match found {
-                        Ty::Hosts | Ty::Endpoints => "hosts are reached with `connect`, ports opened with `bind`",
+                        Ty::Hosts | Ty::Endpoints => {
+                            "hosts are reached with `connect`, ports opened with `bind`"
+                        }
                         _ => "ports are opened with `bind`",
                     }),
                 );
@@ -259,7 +261,11 @@ fn lower_identity(ctx: &mut Ctx<'_>, kind: IdentityKind, value: &ast::StrLit) ->
         IdentityKind::Local => {
             let name = value.value.trim();
             if name.is_empty() || name != value.value || name.chars().any(char::is_control) {
-                err(ctx, "empty or padded local identity".into(), "name the agent: `identity local \"copilot-cli\"`");
+                err(
+                    ctx,
+                    "empty or padded local identity".into(),
+                    "name the agent: `identity local \"copilot-cli\"`",
+                );
                 return None;
             }
             Some(Identity::Local { name: name.to_owned() })
@@ -270,7 +276,9 @@ fn lower_identity(ctx: &mut Ctx<'_>, kind: IdentityKind, value: &ast::StrLit) ->
                 err(ctx, format!("entra identity `{}` has no `/`", value.value), help);
                 return None;
             };
-            let tenant_ok = is_guid(tenant) || crate::ir::HostAtom::parse(tenant).is_ok_and(|h| matches!(h, crate::ir::HostAtom::Name(_)));
+            let tenant_ok = is_guid(tenant)
+                || crate::ir::HostAtom::parse(tenant)
+                    .is_ok_and(|h| matches!(h, crate::ir::HostAtom::Name(_)));
             if !tenant_ok {
                 err(ctx, format!("invalid entra tenant `{tenant}`"), help);
                 return None;
@@ -287,7 +295,10 @@ fn lower_identity(ctx: &mut Ctx<'_>, kind: IdentityKind, value: &ast::StrLit) ->
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn lower_tier(ctx: &mut Ctx<'_>, tier: &ast::Ident) -> Option<Tier> {

@@ -7,8 +7,22 @@ use crate::source::{FileId, SourceSpan};
 
 /// Keywords a user may well have meant as a name.
 const KEYWORD_NAMES: &[&str] = &[
-    "`read`", "`list`", "`write`", "`create`", "`delete`", "`exec`", "`clipboard`", "`screen`",
-    "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`", "`local`", "`entra`",
+    "`read`",
+    "`list`",
+    "`write`",
+    "`create`",
+    "`delete`",
+    "`exec`",
+    "`clipboard`",
+    "`screen`",
+    "`input`",
+    "`windows`",
+    "`camera`",
+    "`microphone`",
+    "`location`",
+    "`browser`",
+    "`local`",
+    "`entra`",
 ];
 
 pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
@@ -56,10 +70,8 @@ pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
                 .primary(span, "in this string")
                 .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\0` and `\\u{HEX}`")
         }
-        SyntaxErrorKind::IntegerTooLarge => {
-            Diagnostic::error(Code::IntegerTooLarge, "number too large")
-                .primary(span, "does not fit in 64 bits")
-        }
+        SyntaxErrorKind::IntegerTooLarge => Diagnostic::error(Code::IntegerTooLarge, "number too large")
+            .primary(span, "does not fit in 64 bits"),
         SyntaxErrorKind::TooDeep => Diagnostic::error(Code::NestingTooDeep, "nesting too deep")
             .primary(span, format!("more than {} levels", corral_grammar::lexer::MAX_NESTING))
             .help("name inner parts with `let` to flatten the expression"),
@@ -68,7 +80,14 @@ pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
 
 const RIGHTS: [&str; 6] = ["`read`", "`list`", "`write`", "`create`", "`delete`", "`exec`"];
 const DEVICES: [&str; 8] = [
-    "`clipboard`", "`screen`", "`input`", "`windows`", "`camera`", "`microphone`", "`location`", "`browser`",
+    "`clipboard`",
+    "`screen`",
+    "`input`",
+    "`windows`",
+    "`camera`",
+    "`microphone`",
+    "`location`",
+    "`browser`",
 ];
 
 /// "expected …", with the rights and the devices each folded into one word.

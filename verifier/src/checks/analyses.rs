@@ -24,8 +24,10 @@ pub(crate) fn check(cx: &PolicyCx<'_>, out: &mut Vec<Diagnostic>) {
     for kind in KINDS {
         let rules = rules_of(cx.policy, kind);
         let own = |r: &RuleRef| r.origin(cx.policy).policy == cx.policy.name && !empty.contains(r);
-        let allows: Vec<RuleRef> = rules.iter().copied().filter(|r| r.effect(cx.policy) == Some(Effect::Allow)).collect();
-        let denies: Vec<RuleRef> = rules.iter().copied().filter(|r| r.effect(cx.policy) == Some(Effect::Deny)).collect();
+        let allows: Vec<RuleRef> =
+            rules.iter().copied().filter(|r| r.effect(cx.policy) == Some(Effect::Allow)).collect();
+        let denies: Vec<RuleRef> =
+            rules.iter().copied().filter(|r| r.effect(cx.policy) == Some(Effect::Deny)).collect();
         dead_and_redundant(cx, kind, &allows, &denies, &own, out);
         for &d in denies.iter().filter(|d| own(d) && !d.origin(cx.policy).readonly) {
             deny_overlaps_nothing(cx, kind, d, &allows, out);
@@ -48,16 +50,20 @@ fn dead_and_redundant(
     let mut kept: Vec<RuleRef> = allows.to_vec();
     for &rule in allows.iter().rev().filter(|r| own(r)) {
         let origin = rule.origin(policy);
-        let overlapping_denies: Vec<RuleRef> = denies.iter().copied().filter(|d| may_overlap(policy, rule, *d)).collect();
+        let overlapping_denies: Vec<RuleRef> =
+            denies.iter().copied().filter(|d| may_overlap(policy, rule, *d)).collect();
         if !overlapping_denies.is_empty() {
             let query = permitted(policy, kind, vec![Literal::Covered { policy, rule }]);
             if let Search::NotFound = cx.search(&query, out) {
-                let mut d = Diagnostic::warning(Code::DeadRule, "allow rule is overridden by denies everywhere")
-                    .primary(origin.span, "permits nothing: every access it covers is denied");
+                let mut d =
+                    Diagnostic::warning(Code::DeadRule, "allow rule is overridden by denies everywhere")
+                        .primary(origin.span, "permits nothing: every access it covers is denied");
                 for deny in overlapping_denies.iter().take(MAX_NAMED) {
                     d = d.secondary(deny.origin(policy).span, "overrides it");
                 }
-                out.push(d.help("remove the allow, or narrow the deny if the allow was meant to take effect"));
+                out.push(
+                    d.help("remove the allow, or narrow the deny if the allow was meant to take effect"),
+                );
                 kept.retain(|k| *k != rule);
                 continue;
             }
@@ -80,7 +86,10 @@ fn dead_and_redundant(
                 if named == MAX_NAMED {
                     break;
                 }
-                let overlap = Query { kind, literals: vec![Literal::Covered { policy, rule }, Literal::Covered { policy, rule: k }] };
+                let overlap = Query {
+                    kind,
+                    literals: vec![Literal::Covered { policy, rule }, Literal::Covered { policy, rule: k }],
+                };
                 if let Search::Found(access) = cx.search(&overlap, out) {
                     d = d.secondary(k.origin(policy).span, format!("also allows `{access}`"));
                     named += 1;
@@ -92,10 +101,19 @@ fn dead_and_redundant(
     }
 }
 
-fn deny_overlaps_nothing(cx: &PolicyCx<'_>, kind: Kind, deny: RuleRef, allows: &[RuleRef], out: &mut Vec<Diagnostic>) {
+fn deny_overlaps_nothing(
+    cx: &PolicyCx<'_>,
+    kind: Kind,
+    deny: RuleRef,
+    allows: &[RuleRef],
+    out: &mut Vec<Diagnostic>,
+) {
     let policy = cx.policy;
     for &a in allows.iter().filter(|a| may_overlap(policy, deny, **a)) {
-        let query = Query { kind, literals: vec![Literal::Covered { policy, rule: deny }, Literal::Covered { policy, rule: a }] };
+        let query = Query {
+            kind,
+            literals: vec![Literal::Covered { policy, rule: deny }, Literal::Covered { policy, rule: a }],
+        };
         match cx.search(&query, out) {
             Search::NotFound => continue,
             // Found, or undecided: do not claim anything.

@@ -10,8 +10,8 @@
 use corral_compiler::diagnostics::{Code, Diagnostic};
 use corral_compiler::eval::Access;
 use corral_compiler::ir::{
-    AccessSet, Assertion, CmpOp, EndpointAtom, Formula, FormulaKind, HostAtom, PathPattern, Policy, PortRange,
-    Quantifier, Segment, Set,
+    AccessSet, Assertion, CmpOp, EndpointAtom, Formula, FormulaKind, HostAtom, PathPattern, Policy,
+    PortRange, Quantifier, Segment, Set,
 };
 use corral_compiler::source::SourceSpan;
 
@@ -56,7 +56,8 @@ impl Eval {
 
     /// Kleene conjunction (`all = true`) or disjunction (`all = false`).
     fn combine(parts: Vec<Eval>, conjunction: bool) -> Eval {
-        let (absorbing, neutral) = if conjunction { (Truth::False, Truth::True) } else { (Truth::True, Truth::False) };
+        let (absorbing, neutral) =
+            if conjunction { (Truth::False, Truth::True) } else { (Truth::True, Truth::False) };
         let truth = if parts.iter().any(|p| p.truth == absorbing) {
             absorbing
         } else if parts.iter().all(|p| p.truth == neutral) {
@@ -106,7 +107,12 @@ fn universe(set: &AccessSet) -> AccessSet {
 /// The existential query behind one quantified atom: `can S` asks for a
 /// permitted access in S; `never S` is its negation; `only S` asks for a
 /// permitted access with the same rights outside S.
-fn atom_query<'p>(policy: &'p Policy, quantifier: Quantifier, set: &'p AccessSet, universe: &'p AccessSet) -> Query<'p> {
+fn atom_query<'p>(
+    policy: &'p Policy,
+    quantifier: Quantifier,
+    set: &'p AccessSet,
+    universe: &'p AccessSet,
+) -> Query<'p> {
     let mut literals = vec![Literal::Permitted { policy, right: None }];
     match quantifier {
         Quantifier::Can | Quantifier::Never => literals.push(Literal::In(set)),
@@ -143,7 +149,11 @@ fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
             let note = format!("the isolation tier is `{}`", actual.keyword());
             let ev = Evidence { span: f.span, access: None, note };
             let mut e = Eval::leaf(if holds { Truth::True } else { Truth::False });
-            if holds { e.why_true.push(ev) } else { e.why_false.push(ev) }
+            if holds {
+                e.why_true.push(ev)
+            } else {
+                e.why_false.push(ev)
+            }
             e
         }
         FormulaKind::Access { quantifier, set } => {
@@ -163,7 +173,11 @@ fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
                     };
                     let ev = Evidence { span: f.span, access: None, note: note.to_owned() };
                     let mut e = Eval::leaf(truth);
-                    if truth == Truth::True { e.why_true.push(ev) } else { e.why_false.push(ev) }
+                    if truth == Truth::True {
+                        e.why_true.push(ev)
+                    } else {
+                        e.why_false.push(ev)
+                    }
                     e
                 }
                 Search::Found(access) => {
@@ -174,7 +188,11 @@ fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
                     };
                     let ev = Evidence { span: f.span, access: Some(access), note };
                     let mut e = Eval::leaf(truth);
-                    if truth == Truth::True { e.why_true.push(ev) } else { e.why_false.push(ev) }
+                    if truth == Truth::True {
+                        e.why_true.push(ev)
+                    } else {
+                        e.why_false.push(ev)
+                    }
                     e
                 }
             }

@@ -14,7 +14,11 @@ pub(crate) fn check(cx: &PolicyCx<'_>, out: &mut Vec<Diagnostic>) {
         match cx.search(&query, out) {
             Search::NotFound => {}
             Search::Unknown(reason) => {
-                let what = format!("whether `{}` stays within `{parent_name}` ({}s)", cx.policy.name, kind_noun(kind));
+                let what = format!(
+                    "whether `{}` stays within `{parent_name}` ({}s)",
+                    cx.policy.name,
+                    kind_noun(kind)
+                );
                 out.push(unknown(&what, cx.policy.span, &reason, cx.timeout_ms));
             }
             Search::Found(access) => {

@@ -139,9 +139,16 @@ pub(crate) fn kind_noun(kind: Kind) -> &'static str {
 }
 
 /// The unknown-result diagnostic shared by every check.
-pub(crate) fn unknown(what: &str, span: corral_compiler::source::SourceSpan, reason: &str, timeout_ms: u32) -> Diagnostic {
+pub(crate) fn unknown(
+    what: &str,
+    span: corral_compiler::source::SourceSpan,
+    reason: &str,
+    timeout_ms: u32,
+) -> Diagnostic {
     Diagnostic::error(Code::VerificationUnknown, format!("{what} could not be decided"))
         .primary(span, "neither proven nor refuted")
         .note(format!("the solver answered unknown: {reason}"))
-        .help(format!("this is not a proof; raise `--timeout-ms` (now {timeout_ms}) or simplify the sets involved"))
+        .help(format!(
+            "this is not a proof; raise `--timeout-ms` (now {timeout_ms}) or simplify the sets involved"
+        ))
 }

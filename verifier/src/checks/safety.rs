@@ -74,13 +74,18 @@ fn exfiltration(cx: &PolicyCx<'_>, home: &str, out: &mut Vec<Diagnostic>) {
         endpoints: Set::Atom(EndpointAtom { hosts: internet, ports: Set::Atom(PortRange::ALL) }),
     };
     let permitted = Literal::Permitted { policy: cx.policy, right: None };
-    let read = cx.search(&Query { kind: Kind::File, literals: vec![Literal::In(&read_secrets), permitted.clone()] }, out);
+    let read = cx.search(
+        &Query { kind: Kind::File, literals: vec![Literal::In(&read_secrets), permitted.clone()] },
+        out,
+    );
     let failure = match read {
         Search::NotFound => None,
         Search::Unknown(reason) => {
             Some(unknown("the `exfiltration` safety check", cx.policy.span, &reason, cx.timeout_ms))
         }
-        Search::Found(secret) => match cx.search(&Query { kind: Kind::Connect, literals: vec![Literal::In(&reach), permitted] }, out) {
+        Search::Found(secret) => match cx
+            .search(&Query { kind: Kind::Connect, literals: vec![Literal::In(&reach), permitted] }, out)
+        {
             Search::NotFound => None,
             Search::Unknown(reason) => {
                 Some(unknown("the `exfiltration` safety check", cx.policy.span, &reason, cx.timeout_ms))
@@ -119,7 +124,8 @@ fn exec_writable(cx: &PolicyCx<'_>, out: &mut Vec<Diagnostic>) {
         match cx.search(&query, out) {
             Search::NotFound => continue,
             Search::Unknown(reason) => {
-                failure = Some(unknown("the `exec_writable` safety check", cx.policy.span, &reason, cx.timeout_ms));
+                failure =
+                    Some(unknown("the `exec_writable` safety check", cx.policy.span, &reason, cx.timeout_ms));
                 break;
             }
             Search::Found(access) => {

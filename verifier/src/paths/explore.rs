@@ -358,7 +358,7 @@ pub(crate) fn search(
     if problem.rights.is_empty() || problem.lits.iter().any(|l| matches!(l, Lit::Const(false))) {
         return FileAnswer::NotFound;
     }
-    if std::env::var("NOSKEL").is_err() && crate::smt::skeleton_satisfiable(&problem, skeleton_timeout_ms) == Some(false) {
+    if crate::smt::skeleton_satisfiable(&problem, skeleton_timeout_ms) == Some(false) {
         stats.skeleton_unsat = true;
         return FileAnswer::NotFound;
     }

@@ -18,8 +18,6 @@ pub use access::Stats;
 pub(crate) use props::skeleton_satisfiable;
 pub(crate) use solve::{search, smtlib};
 
-use std::cell::RefCell;
-
 use z3::ast::{Bool, Regexp};
 use z3::{Params, SatResult};
 
@@ -101,56 +99,27 @@ pub(crate) fn re_concat(mut parts: Vec<Regexp>) -> Regexp {
     }
 }
 
-thread_local! {
-    /// One solver per thread, reused through `push`/`pop`: creating a z3
-    /// solver costs milliseconds, a scope a fraction of one.
-    static SOLVER: RefCell<Option<(z3::Solver, u32)>> = const { RefCell::new(None) };
-}
-
-/// Above this many atoms a query gets a solver of its own: z3 then
-/// simplifies it as a whole before solving, which pays off on large
-/// queries and costs milliseconds on small ones.
-const SHARED_SOLVER_ATOMS: usize = 200;
+/// Above this many atoms a query gets z3's default solver, which picks and
+/// runs a preprocessing tactic for the formula's logic: that pays off on
+/// large formulas and costs milliseconds on small ones, which go straight
+/// to the `smt` tactic's solver.
+const SMALL_QUERY_ATOMS: usize = 200;
 
 /// Checks `formula` (over `atoms` atoms) with a timeout (0: none), and
-/// hands the solver to `on_result` for the model. Small queries run in a
-/// fresh scope of this thread's solver.
+/// hands the solver to `on_result` for the model.
 pub(crate) fn check<R>(
     formula: &Bool,
     atoms: usize,
     timeout_ms: u32,
     on_result: impl FnOnce(&z3::Solver, SatResult) -> R,
 ) -> R {
-    let mut params = Params::new();
-    params.set_u32("timeout", if timeout_ms == 0 { u32::MAX } else { timeout_ms });
-    if let Ok(t) = std::env::var("TACTIC") {
-        let tactic = t.split(',').map(z3::Tactic::new).reduce(|a, b| a.and_then(&b));
-        let solver = tactic.map(|t| t.solver()).unwrap_or_default();
+    let solver = if atoms > SMALL_QUERY_ATOMS { z3::Solver::new() } else { z3::Tactic::new("smt").solver() };
+    if timeout_ms > 0 {
+        let mut params = Params::new();
+        params.set_u32("timeout", timeout_ms);
         solver.set_params(&params);
-        solver.assert(formula);
-        let result = solver.check();
-        return on_result(&solver, result);
     }
-    if atoms > SHARED_SOLVER_ATOMS {
-        let solver = z3::Solver::new();
-        solver.set_params(&params);
-        solver.assert(formula);
-        let result = solver.check();
-        return on_result(&solver, result);
-    }
-    SOLVER.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let (solver, timeout) = slot.get_or_insert_with(|| (z3::Solver::new(), u32::MAX));
-        // Setting parameters costs as much as a small query: only on change.
-        if *timeout != timeout_ms {
-            solver.set_params(&params);
-            *timeout = timeout_ms;
-        }
-        solver.push();
-        solver.assert(formula);
-        let result = solver.check();
-        let out = on_result(solver, result);
-        solver.pop(1);
-        out
-    })
+    solver.assert(formula);
+    let result = solver.check();
+    on_result(&solver, result)
 }

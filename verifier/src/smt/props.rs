@@ -138,7 +138,7 @@ pub(crate) fn skeleton_satisfiable(problem: &Problem, timeout_ms: u32) -> Option
         F::Const(b) => return Some(b),
         F::Term(t) => t,
     };
-    let atoms = sk.atoms.iter().filter(|a| a.is_some()).count();
+    let atoms = sk.atoms.iter().filter(|a| matches!(a, Some(F::Term(_)))).count();
     super::check(&term, atoms, timeout_ms, |_, result| match result {
         SatResult::Sat => Some(true),
         SatResult::Unsat => Some(false),

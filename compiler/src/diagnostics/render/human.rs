@@ -4,8 +4,7 @@
 use std::fmt;
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
-    Severity as MietteSeverity, SourceCode,
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MietteSeverity, SourceCode,
 };
 
 use super::super::{Diagnostic, Label, Severity};
@@ -25,7 +24,8 @@ pub fn render_human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Huma
         HumanStyle::Color => GraphicalTheme::unicode(),
         HumanStyle::Plain => GraphicalTheme::unicode_nocolor(),
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false).with_wrap_lines(false);
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false).with_wrap_lines(false);
     let mut out = String::new();
     for diag in diagnostics {
         let report = Report::build(diag, sources);
@@ -76,7 +76,11 @@ impl Report {
             groups_list.push((p.file, diag.labels.iter().filter(|l| near_primary(l)).collect()));
         }
         for l in diag.labels.iter().filter(|l| !near_primary(l)) {
-            match groups_list.iter_mut().skip(1).find(|(f, ls)| *f == l.span.file && ls.iter().all(|o| line(o).abs_diff(line(l)) <= 3)) {
+            match groups_list
+                .iter_mut()
+                .skip(1)
+                .find(|(f, ls)| *f == l.span.file && ls.iter().all(|o| line(o).abs_diff(line(l)) <= 3))
+            {
                 Some((_, ls)) => ls.push(l),
                 None => groups_list.push((l.span.file, vec![l])),
             }
@@ -166,11 +170,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        if self.labels.is_empty() {
-            None
-        } else {
-            Some(Box::new(self.labels.iter().cloned()))
-        }
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {

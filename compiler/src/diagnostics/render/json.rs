@@ -80,9 +80,6 @@ pub fn to_json(diag: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
 /// A JSON array of diagnostics.
 pub fn render_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
     serde_json::Value::Array(
-        diagnostics
-            .iter()
-            .map(|d| serde_json::to_value(to_json(d, sources)).unwrap_or_default())
-            .collect(),
+        diagnostics.iter().map(|d| serde_json::to_value(to_json(d, sources)).unwrap_or_default()).collect(),
     )
 }
