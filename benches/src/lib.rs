@@ -110,6 +110,26 @@ pub fn generate_policy(rules: usize) -> String {
     out
 }
 
+/// Six more assertions for the verifier benchmark: with the four of the
+/// tail, ten in all. Some hold and some fail, as in real policies.
+const EXTRA_ASSERTIONS: &str = r#"
+    assert never exec under "/srv/teams"
+    assert only write, create, delete under "/srv" | caches
+    assert never read "/etc/shadow"
+    assert can read, list artifacts
+    assert never connect "203.0.113.0/24"
+    assert no_exfil: not (can read secrets.all and can connect internet)
+"#;
+
+/// [`generate_policy`] with ten assertions instead of four.
+pub fn generate_policy_with_assertions(rules: usize) -> String {
+    let mut text = generate_policy(rules);
+    if let Some(end) = text.rfind('}') {
+        text.insert_str(end, EXTRA_ASSERTIONS.trim_start_matches('\n'));
+    }
+    text
+}
+
 /// The `i`th generated rule. Rules fill project after project, so the
 /// number of projects (and teams) grows with the policy.
 fn rule(i: usize, rng: &mut Lcg) -> String {
