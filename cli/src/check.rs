@@ -36,6 +36,10 @@ pub struct CheckArgs {
     /// assertions and safety checks are still proven.
     #[arg(long)]
     no_analyses: bool,
+    /// Time the analyses of one policy may take, in milliseconds; when it
+    /// runs out they stop and say how many rules they left out.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    analysis_budget_ms: u64,
     /// Print the SMT-LIB queries behind the assertion NAME and exit.
     #[arg(long, value_name = "NAME")]
     print_smtlib: Option<String>,
@@ -68,7 +72,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         let mut compilation = compilation;
         // The verifier needs a complete IR: it runs on files without errors.
         if !compilation.has_errors() {
-            let options = CheckOptions { timeout_ms: args.timeout_ms, analyses: !args.no_analyses };
+            let options = CheckOptions {
+                timeout_ms: args.timeout_ms,
+                analyses: !args.no_analyses,
+                analysis_budget_ms: args.analysis_budget_ms,
+            };
             let findings = verify_program(&compilation.program, &options);
             compilation.diagnostics.extend(findings);
             corral_compiler::diagnostics::sort(&mut compilation.diagnostics);

@@ -41,7 +41,10 @@ fn verify(dir: &str, path: &Path) -> (String, Compilation, Vec<Diagnostic>) {
         "{name} must compile cleanly: {:#?}",
         compilation.diagnostics
     );
-    let findings = verify_program(&compilation.program, &CheckOptions { timeout_ms: 60_000, analyses: true });
+    let findings = verify_program(
+        &compilation.program,
+        &CheckOptions { timeout_ms: 60_000, analyses: true, analysis_budget_ms: 600_000 },
+    );
     (source, compilation, findings)
 }
 
@@ -107,7 +110,9 @@ fn every_verifier_code_has_a_fixture() {
     let missing: Vec<&str> = Code::ALL
         .iter()
         .filter(|c| {
-            (c.as_str().starts_with("C2") || c.as_str().starts_with("C4")) && **c != Code::VerificationUnknown
+            // Unknowns and a spent analysis budget depend on time, not input.
+            (c.as_str().starts_with("C2") || c.as_str().starts_with("C4"))
+                && !matches!(c, Code::VerificationUnknown | Code::AnalysesIncomplete)
         })
         .filter(|c| !named.contains(c))
         .map(|c| c.as_str())

@@ -26,7 +26,10 @@ fn main() {
         };
         for analyses in [false, true] {
             let t = Instant::now();
-            let found = verify_program(&compiled.program, &CheckOptions { timeout_ms: 10_000, analyses });
+            let found = verify_program(
+                &compiled.program,
+                &CheckOptions { timeout_ms: 10_000, analyses, ..CheckOptions::default() },
+            );
             let codes: Vec<String> = found.iter().map(|d| format!("{:?}", d.code)).collect();
             println!("{arg} (analyses {analyses}): {:?}, {} findings {codes:?}", t.elapsed(), found.len());
         }

@@ -33,7 +33,8 @@ fn main() -> ExitCode {
     let analyses = args.any(|a| a == "--analyses");
     let text = generate_policy_with_assertions(rules);
     let start = Instant::now();
-    let compiled = compile_string("fleet.corral", text, None, &Options { home: HOME.into(), ..Default::default() });
+    let compiled =
+        compile_string("fleet.corral", text, None, &Options { home: HOME.into(), ..Default::default() });
     let compile_ms = start.elapsed().as_secs_f64() * 1e3;
     if compiled.has_errors() {
         eprintln!("the generated policy does not compile: {:?}", compiled.diagnostics.first());
@@ -41,9 +42,15 @@ fn main() -> ExitCode {
     }
     let assertions: usize = compiled.program.policies.iter().map(|p| p.assertions.len()).sum();
     let start = Instant::now();
-    let findings = verify_program(&compiled.program, &CheckOptions { timeout_ms: 60_000, analyses });
+    let findings = verify_program(
+        &compiled.program,
+        &CheckOptions { timeout_ms: 60_000, analyses, ..CheckOptions::default() },
+    );
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
-    let codes: Vec<String> = findings.iter().map(|d| format!("{} {} {:?}", d.code.as_str(), d.message, d.notes)).collect();
+    let codes: Vec<String> = findings
+        .iter()
+        .map(|d| format!("{} {} {:?}", d.code.as_str(), d.message, d.counterexamples))
+        .collect();
     println!(
         "rules={rules} assertions={assertions} analyses={analyses} compile_ms={compile_ms:.1} verify_ms={verify_ms:.1} \
          peak_mib={} findings={codes:?}",

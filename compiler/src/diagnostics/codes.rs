@@ -89,6 +89,7 @@ codes! {
     DenyOverlapsNothing = "C4004", "deny-overlaps-nothing", "a deny that overlaps no allow";
     GrantsNothing = "C4005", "grants-nothing", "a policy that permits no access at all";
     NeedlessOptOut = "C4006", "needless-opt-out", "an `allow unsafe` for a safety check that passes anyway";
+    AnalysesIncomplete = "C4007", "analyses-incomplete", "analyses stopped when their time budget ran out";
     Internal = "C9001", "internal-error", "a bug in Corral";
 }
 

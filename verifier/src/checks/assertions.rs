@@ -15,7 +15,7 @@ use corral_compiler::ir::{
 };
 use corral_compiler::source::SourceSpan;
 
-use super::{PolicyCx, Search, kind_of, unknown};
+use super::{PolicyCx, Search, kind_of, shapes, unknown};
 use crate::{Literal, Query};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +124,49 @@ fn atom_query<'p>(
     Query { kind: kind_of(set), literals }
 }
 
+/// When a file query over the whole policy is undecided, ask once per allow
+/// rule instead: "is there such an access that this rule covers?". Each of
+/// these queries is small (only the rules that can meet that one rule take
+/// part). Rules that cannot meet the set (`can`, `never`), or that lie
+/// within it (`only`), are skipped without a query. The answer is exact:
+/// some rule finds the access, or every rule is ruled out; otherwise it
+/// stays unknown.
+fn split_by_rule(
+    cx: &PolicyCx<'_>,
+    query: &Query<'_>,
+    set: &AccessSet,
+    quantifier: Quantifier,
+    reason: String,
+    out: &mut Vec<Diagnostic>,
+) -> Search {
+    let AccessSet::Files { rights, paths } = set else { return Search::Unknown(reason) };
+    let policy = cx.policy;
+    let mut undecided = None;
+    for (i, rule) in policy.files.iter().enumerate() {
+        if rule.effect != corral_compiler::ir::Effect::Allow || rule.rights.0 & rights.0 == 0 {
+            continue;
+        }
+        let skip = match quantifier {
+            Quantifier::Only => shapes::set_within(&rule.paths, paths),
+            Quantifier::Can | Quantifier::Never => !shapes::may_meet(&rule.paths, paths),
+        };
+        if skip {
+            continue;
+        }
+        let mut literals = query.literals.clone();
+        literals.push(Literal::Covered { policy, rule: corral_compiler::eval::RuleRef::File(i) });
+        match cx.search(&Query { kind: query.kind, literals }, out) {
+            Search::Found(access) => return Search::Found(access),
+            Search::NotFound => {}
+            Search::Unknown(r) => undecided = Some(r),
+        }
+    }
+    match undecided {
+        Some(r) => Search::Unknown(r),
+        None => Search::NotFound,
+    }
+}
+
 fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
     match &f.kind {
         FormulaKind::Bool(b) => Eval::leaf(if *b { Truth::True } else { Truth::False }),
@@ -159,7 +202,11 @@ fn evaluate(cx: &PolicyCx<'_>, f: &Formula, out: &mut Vec<Diagnostic>) -> Eval {
         FormulaKind::Access { quantifier, set } => {
             let all = universe(set);
             let query = atom_query(cx.policy, *quantifier, set, &all);
-            match cx.search(&query, out) {
+            let answer = match cx.search(&query, out) {
+                Search::Unknown(reason) => split_by_rule(cx, &query, set, *quantifier, reason, out),
+                answer => answer,
+            };
+            match answer {
                 Search::Unknown(reason) => {
                     let mut e = Eval::leaf(Truth::Unknown);
                     e.unknown.push((f.span, reason));

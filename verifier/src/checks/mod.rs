@@ -7,6 +7,7 @@ mod analyses;
 mod assertions;
 mod bounds;
 mod safety;
+mod shapes;
 
 use corral_compiler::diagnostics::{self, Code, Diagnostic};
 use corral_compiler::eval::{Access, Evaluator, RuleRef};
@@ -23,11 +24,14 @@ pub struct CheckOptions {
     pub timeout_ms: u32,
     /// Run the analyses (redundant, dead, unmatchable rules, …).
     pub analyses: bool,
+    /// The time the analyses of one policy may take; they are warnings, so
+    /// when it runs out they stop and say so.
+    pub analysis_budget_ms: u64,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { timeout_ms: 10_000, analyses: true }
+        CheckOptions { timeout_ms: 10_000, analyses: true, analysis_budget_ms: 10_000 }
     }
 }
 
@@ -42,7 +46,7 @@ pub fn verify_program(program: &Program, options: &CheckOptions) -> Vec<Diagnost
         safety::check(&cx, &mut out);
         bounds::check(&cx, &mut out);
         if options.analyses {
-            analyses::check(&cx, &mut out);
+            analyses::check(&cx, options.analysis_budget_ms, &mut out);
         }
     }
     diagnostics::sort(&mut out);
@@ -74,7 +78,12 @@ impl<'p> PolicyCx<'p> {
     /// Runs a query; a replay disagreement becomes an internal error
     /// diagnostic and counts as unknown, never as an answer.
     pub fn search(&self, query: &Query<'_>, out: &mut Vec<Diagnostic>) -> Search {
-        match self.solver.search(query) {
+        self.search_within(query, self.solver, out)
+    }
+
+    /// [`PolicyCx::search`] with another solver (another time limit).
+    pub fn search_within(&self, query: &Query<'_>, solver: &Solver, out: &mut Vec<Diagnostic>) -> Search {
+        match solver.search(query) {
             Outcome::Found(a) => Search::Found(a),
             Outcome::NotFound => Search::NotFound,
             Outcome::Unknown(reason) => Search::Unknown(reason),
