@@ -89,100 +89,9 @@ fn segment_matches(seg: &Segment, text: &str) -> bool {
     }
 }
 
-/// An instruction of the NFA a glob segment compiles to.
-#[derive(Clone, Debug)]
-enum Inst {
-    /// Consume this character.
-    Char(char),
-    /// `?`: consume any one character.
-    AnyChar,
-    /// `*`: consume any character and stay, or move on without consuming.
-    Star,
-    /// `{…}`: continue at any of these instructions.
-    Split(Vec<usize>),
-    /// The end of one alternative: continue after the braces.
-    Jump(usize),
-    Accept,
-}
-
-fn compile_glob(parts: &[GlobPart], prog: &mut Vec<Inst>) {
-    for part in parts {
-        match part {
-            GlobPart::Literal(l) => prog.extend(l.chars().map(Inst::Char)),
-            GlobPart::Star => prog.push(Inst::Star),
-            GlobPart::Question => prog.push(Inst::AnyChar),
-            GlobPart::Alternatives(alts) => {
-                let split = prog.len();
-                prog.push(Inst::Split(Vec::new()));
-                let mut starts = Vec::with_capacity(alts.len());
-                let mut jumps = Vec::with_capacity(alts.len());
-                for alt in alts {
-                    starts.push(prog.len());
-                    compile_glob(alt, prog);
-                    jumps.push(prog.len());
-                    prog.push(Inst::Jump(0));
-                }
-                let end = prog.len();
-                for j in jumps {
-                    prog[j] = Inst::Jump(end);
-                }
-                prog[split] = Inst::Split(starts);
-            }
-        }
-    }
-}
-
-/// Adds `start` and everything reachable from it without consuming a
-/// character. An explicit stack keeps deep brace chains off the call stack.
-fn add_state(prog: &[Inst], set: &mut [bool], start: usize, stack: &mut Vec<usize>) {
-    stack.push(start);
-    while let Some(i) = stack.pop() {
-        if set[i] {
-            continue;
-        }
-        set[i] = true;
-        match &prog[i] {
-            Inst::Split(targets) => stack.extend(targets.iter().rev()),
-            Inst::Jump(t) => stack.push(*t),
-            Inst::Star => stack.push(i + 1),
-            Inst::Char(_) | Inst::AnyChar | Inst::Accept => {}
-        }
-    }
-}
-
-/// Matches a glob segment in O(len(text) × len(pattern)); `?` is one
-/// `char`, not one byte.
+/// Matches a glob segment; see [`super::glob::Glob`].
 fn glob_matches(parts: &[GlobPart], text: &str) -> bool {
-    let mut prog = Vec::new();
-    compile_glob(parts, &mut prog);
-    let accept = prog.len();
-    prog.push(Inst::Accept);
-    let mut stack = Vec::new();
-    let mut cur = vec![false; prog.len()];
-    let mut next = vec![false; prog.len()];
-    add_state(&prog, &mut cur, 0, &mut stack);
-    for ch in text.chars() {
-        next.fill(false);
-        let mut alive = false;
-        for i in 0..prog.len() {
-            if !cur[i] {
-                continue;
-            }
-            let target = match prog[i] {
-                Inst::Char(c) if c == ch => i + 1,
-                Inst::AnyChar => i + 1,
-                Inst::Star => i,
-                _ => continue,
-            };
-            add_state(&prog, &mut next, target, &mut stack);
-            alive = true;
-        }
-        if !alive {
-            return false;
-        }
-        std::mem::swap(&mut cur, &mut next);
-    }
-    cur[accept]
+    super::glob::Glob::new(parts).matches(text)
 }
 
 // ---------------------------------------------------------------------------
@@ -282,10 +191,8 @@ impl Host {
         if name.contains('*') {
             return Err(HostError::Wildcard(text.to_owned()));
         }
-        check_name(name, text)?;
-        if is_numeric_name(name) {
-            return Err(HostError::BadName(text.to_owned()));
-        }
+        // The same label rules as a host literal in a policy.
+        crate::ir::host::check_name(name, text)?;
         Ok(Host::Name(name.to_owned()))
     }
 
@@ -300,26 +207,6 @@ impl Host {
             Host::Name(_) => None,
         }
     }
-}
-
-/// The label rules of `ir::host` (kept in step with its private
-/// `check_name`), so that a host the user types is valid exactly when the
-/// same text is valid in a policy.
-fn check_name(name: &str, literal: &str) -> Result<(), HostError> {
-    if name.is_empty() || name.len() > 253 {
-        return Err(HostError::BadName(literal.to_owned()));
-    }
-    for label in name.split('.') {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
-            return Err(HostError::BadLabel(label.to_owned()));
-        }
-    }
-    Ok(())
 }
 
 impl fmt::Display for Host {

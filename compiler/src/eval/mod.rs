@@ -9,6 +9,7 @@
 //! rules they look at.
 
 pub mod access;
+pub mod glob;
 mod index;
 pub mod matching;
 pub mod sets;

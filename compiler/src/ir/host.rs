@@ -212,7 +212,9 @@ pub fn is_numeric_name(name: &str) -> bool {
     }
 }
 
-fn check_name(name: &str, literal: &str) -> Result<(), HostError> {
+/// The rules of a DNS name (without wildcard), shared by host literals in
+/// policies and hosts in accesses; `literal` is what the user wrote.
+pub fn check_name(name: &str, literal: &str) -> Result<(), HostError> {
     if name.is_empty() || name.len() > 253 {
         return Err(HostError::BadName(literal.to_owned()));
     }

@@ -5,25 +5,11 @@ use corral_grammar::{SyntaxError, SyntaxErrorKind};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, SourceSpan};
 
-/// Keywords a user may well have meant as a name.
-const KEYWORD_NAMES: &[&str] = &[
-    "`read`",
-    "`list`",
-    "`write`",
-    "`create`",
-    "`delete`",
-    "`exec`",
-    "`clipboard`",
-    "`screen`",
-    "`input`",
-    "`windows`",
-    "`camera`",
-    "`microphone`",
-    "`location`",
-    "`browser`",
-    "`local`",
-    "`entra`",
-];
+/// Keywords a user may well have meant as a name: the rights, the devices,
+/// and the identity kinds.
+fn meant_as_name(found: &str) -> bool {
+    RIGHTS.contains(&found) || DEVICES.contains(&found) || ["`local`", "`entra`"].contains(&found)
+}
 
 pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
     let span = SourceSpan::new(file, err.span);
@@ -31,7 +17,7 @@ pub fn syntax_diagnostic(err: &SyntaxError, file: FileId) -> Diagnostic {
         SyntaxErrorKind::UnexpectedToken { found, expected } => {
             let mut d = Diagnostic::error(Code::UnexpectedToken, format!("unexpected {found}"))
                 .primary(span, expected_label(expected));
-            if expected.iter().any(|e| e == "a name") && KEYWORD_NAMES.contains(&found.as_str()) {
+            if expected.iter().any(|e| e == "a name") && meant_as_name(found) {
                 d = d.help(format!("{found} is a keyword and cannot be used as a name"));
             } else if found == "`}`" && expected.is_empty() {
                 d = d.help("this `}` closes no `{`");
