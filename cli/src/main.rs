@@ -3,6 +3,7 @@
 // The CLI is the one place that writes to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod build;
 mod check;
 mod common;
 mod eval;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Parse, resolve, type-check and lower policies; report every problem.
     Check(check::CheckArgs),
+    /// Lower a policy to an enforcement artifact (Landlock).
+    Build(build::BuildArgs),
     /// Decide one access with the concrete evaluator and name the deciding rules.
     Eval(eval::EvalArgs),
     /// Format policy files canonically.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Build(args) => build::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Fmt(args) => fmt::run(&args),

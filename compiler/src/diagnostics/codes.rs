@@ -83,6 +83,9 @@ codes! {
     UnsafeExfiltration = "C2004", "unsafe-exfiltration", "a policy that can read secrets and reach the internet";
     UnsafeExecWritable = "C2005", "unsafe-exec-writable", "a policy that can execute files it can write, below `container`";
     WithinViolated = "C2006", "within-violated", "a sub-agent that permits more than the policy it is `within`";
+    LandlockBroader = "C3001", "landlock-broader", "a Landlock ruleset that would allow an access the policy denies";
+    LandlockNarrower = "C3002", "landlock-narrower", "a Landlock ruleset that denies accesses the policy allows";
+    LandlockUnsupported = "C3003", "landlock-unsupported", "a rule Landlock cannot enforce at the chosen ABI";
     RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
     DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";
     UnmatchablePattern = "C4003", "unmatchable-pattern", "a pattern or rule that matches no well-formed path";

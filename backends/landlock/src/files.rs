@@ -1,0 +1,321 @@
+//! Filesystem rules: resolve the policy's file rules against a real tree
+//! and place `pathBeneath` rules, carving around denied entries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use corral_compiler::eval::{Access, Evaluator};
+use corral_compiler::ir::{Effect, PathPattern, Policy, Right, Set};
+
+use crate::pattern::Prefix;
+
+/// Deepest directory level the lowering looks at.
+const MAX_DEPTH: usize = 32;
+/// Most tree entries the lowering visits for one right.
+pub const MAX_ENTRIES: usize = 200_000;
+/// Most entries one search for denied entries below a directory visits;
+/// a directory whose search runs out is carved.
+const MAX_SEARCH: usize = 50_000;
+
+/// An atom of a rule's path set with the rule it came from.
+struct Atom<'p> {
+    rule: usize,
+    pattern: &'p PathPattern,
+}
+
+/// What the lowering found for the file rules.
+#[derive(Debug, Default)]
+pub struct FileLowering {
+    /// Policy path → (is a directory, rights granted beneath it).
+    pub grants: BTreeMap<String, (bool, BTreeSet<Right>)>,
+    /// Deny rule → accesses the artifact allows although the rule denies them.
+    pub broader: BTreeMap<usize, BTreeSet<String>>,
+    /// Accesses the policy allows that the artifact denies, and the rules
+    /// (denies or globs) that caused it.
+    pub narrower: BTreeSet<String>,
+    pub narrower_rules: BTreeSet<usize>,
+    /// The entry budget ran out: parts of the tree were not resolved.
+    pub truncated: bool,
+}
+
+/// Atoms that add paths (`a` of `a - b`, the members of a union).
+fn positive<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
+    match set {
+        Set::Empty | Set::Inter(_) => {}
+        Set::Atom(a) => out.push(a),
+        Set::Union(v) => v.iter().for_each(|s| positive(s, out)),
+        Set::Diff(a, _) => positive(a, out),
+    }
+}
+
+/// Atoms that take paths away (`b` of `a - b`, anywhere inside).
+fn negative<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
+    match set {
+        Set::Empty | Set::Atom(_) => {}
+        Set::Union(v) | Set::Inter(v) => v.iter().for_each(|s| negative(s, out)),
+        Set::Diff(a, b) => {
+            negative(a, out);
+            out.extend(b.atoms());
+        }
+    }
+}
+
+/// Does `right` on an entry of this kind mean anything to Landlock? Files
+/// are read, written and executed; directories are listed; both are made
+/// and removed.
+pub fn relevant(right: Right, is_dir: bool) -> bool {
+    match right {
+        Right::List => is_dir,
+        Right::Read | Right::Write | Right::Exec => !is_dir,
+        Right::Create | Right::Delete => true,
+    }
+}
+
+struct Atoms<'p> {
+    /// Atoms that may grant (every atom of an allow).
+    reach: Vec<Atom<'p>>,
+    /// Atoms that grant everything below a directory (positive atoms of an allow).
+    cover: Vec<Atom<'p>>,
+    /// Atoms that may take away (deny atoms, subtracted atoms of allows).
+    deny: Vec<Atom<'p>>,
+}
+
+struct Walk<'a, 'p> {
+    eval: &'a Evaluator<'p>,
+    right: Right,
+    atoms: &'a Atoms<'p>,
+    out: &'a mut FileLowering,
+    /// Entries looked at for this right.
+    visited: usize,
+    /// Entries looked at by the current search for denied entries.
+    searched: usize,
+    /// Directory → some existing entry below it is denied this right.
+    denied: HashMap<String, bool>,
+}
+
+fn policy_path(segs: &[String]) -> String {
+    format!("/{}", segs.join("/"))
+}
+
+fn child_path(segs: &[String], rest: &str) -> String {
+    if segs.is_empty() { format!("/{rest}") } else { format!("{}/{rest}", policy_path(segs)) }
+}
+
+/// The entries of a directory, sorted by name; names that are not UTF-8
+/// cannot be named by a policy and are left out.
+fn children(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    names.sort();
+    names
+}
+
+impl Walk<'_, '_> {
+    fn permits(&self, path: String) -> bool {
+        self.eval.is_permitted(&Access::File { right: self.right, path })
+    }
+
+    fn prefixes<'x>(atoms: &'x [Atom<'x>], segs: &[String]) -> Vec<(usize, Prefix<'x>)> {
+        atoms.iter().map(|a| (a.rule, segs.iter().fold(Prefix::start(a.pattern), |p, s| p.step(s)))).collect()
+    }
+
+    fn place(&mut self, fs: &Path, segs: &mut Vec<String>) {
+        self.visited += 1;
+        if self.visited > MAX_ENTRIES || segs.len() > MAX_DEPTH {
+            self.out.truncated = true;
+            return;
+        }
+        let atoms = self.atoms;
+        let reach = Self::prefixes(&atoms.reach, segs);
+        if !reach.iter().any(|(_, p)| p.matches_here() || p.reaches_below()) {
+            return;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(fs) else { return };
+        let path = policy_path(segs);
+        let is_dir = meta.is_dir();
+        let here = relevant(self.right, is_dir) && self.permits(path.clone());
+        if !is_dir {
+            if !here {
+                return;
+            }
+            // A rule on a symlink would apply to its target: never follow
+            // one. Making and removing a file is granted on its directory.
+            if self.right == Right::Create {
+                // It exists already: there is nothing to make.
+            } else if meta.file_type().is_symlink() || self.right == Right::Delete {
+                self.out.narrower.insert(format!("{} {path}", self.right.keyword()));
+            } else {
+                self.grant(&path, false);
+            }
+            return;
+        }
+        // Only listing is decided on the directory itself; the other
+        // rights apply to its entries.
+        let here = here || self.right != Right::List;
+        let covers_all = here && Self::prefixes(&atoms.cover, segs).iter().any(|(_, p)| p.covers_all_below());
+        let deny = Self::prefixes(&atoms.deny, segs);
+        let deny_below: Vec<&(usize, Prefix)> = deny.iter().filter(|(_, p)| p.reaches_below()).collect();
+        if covers_all && deny_below.is_empty() {
+            self.grant(&path, true);
+            return;
+        }
+        if covers_all {
+            // A deny naming one path below (no wildcard in its rest) is
+            // carved around, whether or not the path exists yet; one with
+            // a wildcard could match anywhere later, so only its existing
+            // matches are carved.
+            let literal = deny_below.iter().any(|(_, p)| p.wildcard_rest_sample().is_none());
+            let below: Vec<Prefix<'_>> = deny_below.iter().map(|(_, p)| p.clone()).collect();
+            self.searched = 0;
+            if !literal && !self.denied_below(fs, segs, &below) {
+                // Only wildcards that match nothing yet: files created later
+                // could match them, and the rule on the directory allows them.
+                self.grant(&path, true);
+                for (rule, p) in &deny_below {
+                    if let Some(rest) = p.wildcard_rest_sample() {
+                        let sample = child_path(segs, &rest);
+                        if !self.permits(sample.clone()) {
+                            self.out
+                                .broader
+                                .entry(*rule)
+                                .or_default()
+                                .insert(format!("{} {sample}", self.right.keyword()));
+                        }
+                    }
+                }
+                return;
+            }
+        }
+        let names = children(fs);
+        for name in &names {
+            segs.push(name.clone());
+            self.place(&fs.join(name), segs);
+            segs.pop();
+        }
+        self.record_lost(segs, &names, here, covers_all, &deny_below, &reach);
+    }
+
+    /// What carving this directory (granting only its children) loses.
+    fn record_lost(
+        &mut self,
+        segs: &[String],
+        names: &[String],
+        here: bool,
+        covers_all: bool,
+        deny_below: &[&(usize, Prefix)],
+        reach: &[(usize, Prefix)],
+    ) {
+        let right = self.right.keyword();
+        let path = policy_path(segs);
+        if here && self.right == Right::List {
+            self.out.narrower.insert(format!("{right} {path}"));
+        }
+        let fresh = ["new", "new-entry", "corral-new"].into_iter().find(|n| !names.iter().any(|m| m == n));
+        if let (true, Some(fresh)) = (covers_all, fresh) {
+            let sample = child_path(segs, fresh);
+            if self.permits(sample.clone()) {
+                self.out.narrower.insert(format!("{right} {sample}"));
+                self.out.narrower_rules.extend(deny_below.iter().map(|(r, _)| *r));
+            }
+            return;
+        }
+        for (rule, p) in reach {
+            let Some(rest) = p.wildcard_rest_sample() else { continue };
+            let first = rest.split('/').next().unwrap_or_default();
+            if names.iter().any(|n| n == first) {
+                continue;
+            }
+            let sample = child_path(segs, &rest);
+            if self.permits(sample.clone()) {
+                self.out.narrower.insert(format!("{right} {sample}"));
+                self.out.narrower_rules.insert(*rule);
+            }
+        }
+    }
+
+    /// Some existing entry below `fs` is denied this right. Only entries
+    /// a deny could match are decided; results are kept per directory.
+    fn denied_below(&mut self, fs: &Path, segs: &mut Vec<String>, deny: &[Prefix<'_>]) -> bool {
+        let key = policy_path(segs);
+        if let Some(&known) = self.denied.get(&key) {
+            return known;
+        }
+        let mut found = false;
+        for name in children(fs) {
+            self.searched += 1;
+            if self.searched > MAX_SEARCH || segs.len() > MAX_DEPTH {
+                // Unknown: carve, which is safe, and reports what it loses.
+                found = true;
+                break;
+            }
+            let stepped: Vec<Prefix<'_>> = deny
+                .iter()
+                .map(|p| p.step(&name))
+                .filter(|p| p.matches_here() || p.reaches_below())
+                .collect();
+            if stepped.is_empty() {
+                continue;
+            }
+            segs.push(name.clone());
+            let child = fs.join(&name);
+            let is_dir = std::fs::symlink_metadata(&child).is_ok_and(|m| m.is_dir());
+            let matched = stepped.iter().any(Prefix::matches_here);
+            let below: Vec<Prefix<'_>> = stepped.into_iter().filter(Prefix::reaches_below).collect();
+            found = (matched && relevant(self.right, is_dir) && !self.permits(policy_path(segs)))
+                || (is_dir && !below.is_empty() && self.denied_below(&child, segs, &below));
+            segs.pop();
+            if found {
+                break;
+            }
+        }
+        self.denied.insert(key, found);
+        found
+    }
+
+    fn grant(&mut self, path: &str, is_dir: bool) {
+        let entry = self.out.grants.entry(path.to_owned()).or_insert((is_dir, BTreeSet::new()));
+        entry.1.insert(self.right);
+    }
+}
+
+/// Places rules for every right of every file rule of `policy`, resolving
+/// policy paths against the tree under `root`.
+pub fn lower_files(policy: &Policy, eval: &Evaluator<'_>, root: &Path) -> FileLowering {
+    let mut out = FileLowering::default();
+    for right in Right::ALL {
+        let mut reach = Vec::new();
+        let mut cover = Vec::new();
+        let mut deny = Vec::new();
+        for (i, rule) in policy.files.iter().enumerate().filter(|(_, r)| r.rights.contains(right)) {
+            let mut neg = Vec::new();
+            negative(&rule.paths, &mut neg);
+            match rule.effect {
+                Effect::Allow => {
+                    reach.extend(rule.paths.atoms().into_iter().map(|pattern| Atom { rule: i, pattern }));
+                    let mut pos = Vec::new();
+                    positive(&rule.paths, &mut pos);
+                    cover.extend(pos.into_iter().map(|pattern| Atom { rule: i, pattern }));
+                    deny.extend(neg.into_iter().map(|pattern| Atom { rule: i, pattern }));
+                }
+                Effect::Deny => {
+                    deny.extend(rule.paths.atoms().into_iter().map(|pattern| Atom { rule: i, pattern }));
+                }
+            }
+        }
+        if reach.is_empty() {
+            continue;
+        }
+        let atoms = Atoms { reach, cover, deny };
+        let mut walk = Walk {
+            eval,
+            right,
+            atoms: &atoms,
+            out: &mut out,
+            visited: 0,
+            searched: 0,
+            denied: HashMap::new(),
+        };
+        walk.place(&PathBuf::from(root), &mut Vec::new());
+    }
+    out
+}
