@@ -8,6 +8,7 @@ mod check;
 mod common;
 mod eval;
 mod fmt;
+mod run;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Format policy files canonically.
     Fmt(fmt::FmtArgs),
+    /// Enforce a policy with Landlock and run a command inside it.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Run(args) => run::run(&args),
     };
     ExitCode::from(code)
 }

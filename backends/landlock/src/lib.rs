@@ -10,6 +10,7 @@
 //! (C3003). The mapping is documented in `docs/backends/landlock.md`.
 
 mod access;
+mod apply;
 mod files;
 mod net;
 mod pattern;
@@ -24,6 +25,7 @@ use corral_compiler::ir::{Effect, Policy, Right};
 use serde_json::{Value, json};
 
 pub use access::{LATEST_ABI, fs_accesses, handled_fs};
+pub use apply::{Applied, apply, probe_abi};
 pub use files::MAX_ENTRIES;
 
 /// Counterexamples listed in one diagnostic; the rest are counted in a note.

@@ -29,7 +29,8 @@ fn sample_host(atom: &HostAtom) -> Option<Host> {
     let text = match atom {
         HostAtom::Name(n) => n.clone(),
         HostAtom::Subdomains(s) => format!("corral-probe.{s}"),
-        HostAtom::Cidr(_) => return None,
+        // The network's first address stands for the range.
+        HostAtom::Cidr(c) => return Some(Host::Addr(c.addr)),
         HostAtom::AnyName => "corral-probe.invalid".to_owned(),
         HostAtom::AnyAddr => "192.0.2.1".to_owned(),
     };
