@@ -8,8 +8,8 @@ use corral_compiler::diagnostics::Severity;
 use corral_compiler::diagnostics::render::render_json;
 use serde_json::json;
 
+use crate::common::select_policy;
 use crate::common::{self, CompileArgs, EXIT_FAIL, EXIT_OK, Format};
-use crate::eval::select_policy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Target {
@@ -48,19 +48,11 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: &BuildArgs) -> u8 {
-    let options = match args.compile.options() {
-        Ok(o) => o,
-        Err(e) => return common::usage_error(&e),
-    };
-    let compilation = match common::compile(&args.file, &options) {
-        Ok(c) => c,
-        Err(e) => return common::usage_error(&e),
-    };
-    if compilation.has_errors() {
-        common::print_human(&compilation.diagnostics, compilation.sources());
-        eprintln!("error: `{}` has errors; nothing was built", args.file.display());
-        return EXIT_FAIL;
-    }
+    let (_, compilation) =
+        match common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was built") {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let policy = match select_policy(&compilation.program, args.policy.as_deref()) {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use corral_compiler::diagnostics::render::{HumanStyle, render_human};
 use corral_compiler::diagnostics::{Diagnostic, Severity};
+use corral_compiler::ir::{Policy, Program};
 use corral_compiler::source::SourceMap;
 use corral_compiler::{Compilation, Options};
 
@@ -57,6 +58,25 @@ impl CompileArgs {
     }
 }
 
+/// Compiles one file for a command that needs it free of errors: a usage
+/// error exits 2; a file with errors is shown and the command exits with
+/// `on_errors`, after `error: `FILE` has errors; {consequence}`.
+pub fn compile_clean(
+    file: &Path,
+    args: &CompileArgs,
+    on_errors: u8,
+    consequence: &str,
+) -> Result<(Options, Compilation), u8> {
+    let options = args.options().map_err(|e| usage_error(&e))?;
+    let compilation = compile(file, &options).map_err(|e| usage_error(&e))?;
+    if compilation.has_errors() {
+        print_human(&compilation.diagnostics, compilation.sources());
+        eprintln!("error: `{}` has errors; {consequence}", file.display());
+        return Err(on_errors);
+    }
+    Ok((options, compilation))
+}
+
 /// Compiles one file; an unreadable file is a usage error.
 pub fn compile(path: &Path, options: &Options) -> Result<Compilation, String> {
     corral_compiler::compile_file(path, options).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
@@ -95,4 +115,28 @@ pub fn print_json(value: &serde_json::Value) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
     }
+}
+
+/// The policy named by `--policy`, or the only one of the file.
+pub fn select_policy<'p>(program: &'p Program, name: Option<&str>) -> Result<&'p Policy, String> {
+    let names: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
+    match name {
+        Some(n) => program.policy(n).ok_or_else(|| {
+            let hint = corral_compiler::diagnostics::did_you_mean(n, names.iter().copied())
+                .unwrap_or_else(|| format!("the policies are {}", quoted(&names)));
+            format!("no policy `{n}`; {hint}")
+        }),
+        None => match program.policies.as_slice() {
+            [only] => Ok(only),
+            [] => Err("the file defines no policy".to_owned()),
+            _ => Err(format!(
+                "the file defines several policies; choose one with `--policy` ({})",
+                quoted(&names)
+            )),
+        },
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }

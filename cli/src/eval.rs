@@ -31,23 +31,13 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: &EvalArgs) -> u8 {
-    let options = match args.compile.options() {
-        Ok(o) => o,
-        Err(e) => return common::usage_error(&e),
-    };
-    let compilation = match common::compile(&args.file, &options) {
-        Ok(c) => c,
-        Err(e) => return common::usage_error(&e),
-    };
-    if compilation.has_errors() {
-        common::print_human(&compilation.diagnostics, compilation.sources());
-        return common::usage_error(&format!(
-            "`{}` has errors; fix them before evaluating",
-            args.file.display()
-        ));
-    }
+    let (options, compilation) =
+        match common::compile_clean(&args.file, &args.compile, EXIT_USAGE, "fix them before evaluating") {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let program = &compilation.program;
-    let policy = match select_policy(program, args.policy.as_deref()) {
+    let policy = match common::select_policy(program, args.policy.as_deref()) {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
@@ -65,30 +55,6 @@ pub fn run(args: &EvalArgs) -> u8 {
         Format::Json => common::print_json(&decision_json(program, policy, &access, &decision)),
     }
     if decision.permitted { EXIT_OK } else { EXIT_FAIL }
-}
-
-/// The policy named by `--policy`, or the only one of the file.
-pub fn select_policy<'p>(program: &'p Program, name: Option<&str>) -> Result<&'p Policy, String> {
-    let names: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
-    match name {
-        Some(n) => program.policy(n).ok_or_else(|| {
-            let hint = corral_compiler::diagnostics::did_you_mean(n, names.iter().copied())
-                .unwrap_or_else(|| format!("the policies are {}", quoted(&names)));
-            format!("no policy `{n}`; {hint}")
-        }),
-        None => match program.policies.as_slice() {
-            [only] => Ok(only),
-            [] => Err("the file defines no policy".to_owned()),
-            _ => Err(format!(
-                "the file defines several policies; choose one with `--policy` ({})",
-                quoted(&names)
-            )),
-        },
-    }
-}
-
-fn quoted(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// The first line of a rule's source, as written.

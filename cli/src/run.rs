@@ -13,8 +13,8 @@ use corral_compiler::diagnostics::{Code, Severity};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::common::select_policy;
 use crate::common::{self, CompileArgs, EXIT_FAIL};
-use crate::eval::select_policy;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -44,23 +44,15 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> u8 {
-    let options = match args.compile.options() {
-        Ok(o) => o,
-        Err(e) => return common::usage_error(&e),
-    };
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => return common::usage_error(&format!("cannot read `{}`: {e}", args.file.display())),
     };
-    let compilation = match common::compile(&args.file, &options) {
-        Ok(c) => c,
-        Err(e) => return common::usage_error(&e),
-    };
-    if compilation.has_errors() {
-        common::print_human(&compilation.diagnostics, compilation.sources());
-        eprintln!("error: `{}` has errors; nothing was run", args.file.display());
-        return EXIT_FAIL;
-    }
+    let (_, compilation) =
+        match common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was run") {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let policy = match select_policy(&compilation.program, args.policy.as_deref()) {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
