@@ -2,7 +2,7 @@
 //! literal of a [`Query`]? The answer is an [`Outcome`].
 
 use corral_compiler::eval::{Access, RuleRef};
-use corral_compiler::ir::{AccessSet, Policy, Right};
+use corral_compiler::ir::{AccessSet, Policy, Right, Rights};
 
 /// The kind of access a query looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,6 +99,26 @@ impl Literal<'_> {
 pub struct Query<'p> {
     pub kind: Kind,
     pub literals: Vec<Literal<'p>>,
+}
+
+impl Query<'_> {
+    /// The file rights a witness can have: those every positive literal
+    /// about rights allows.
+    pub(crate) fn possible_rights(&self) -> Rights {
+        let mut rights = Rights::all();
+        for lit in &self.literals {
+            let limit = match lit {
+                Literal::In(AccessSet::Files { rights, .. }) => *rights,
+                Literal::Covered { policy, rule: RuleRef::File(i) } => {
+                    policy.files.get(*i).map_or(Rights::default(), |r| r.rights)
+                }
+                Literal::Is(Access::File { right, .. }) => Rights::of(*right),
+                _ => continue,
+            };
+            rights = Rights(rights.0 & limit.0);
+        }
+        rights
+    }
 }
 
 /// The answer to a [`Query`].

@@ -171,23 +171,6 @@ impl<'q> Compiler<'q> {
     }
 }
 
-/// The file rights a witness can have, from the positive literals.
-fn possible_rights(query: &Query<'_>) -> Rights {
-    let mut rights = Rights::all();
-    for lit in &query.literals {
-        let limit = match lit {
-            Literal::In(AccessSet::Files { rights, .. }) => *rights,
-            Literal::Covered { policy, rule: RuleRef::File(i) } => {
-                policy.files.get(*i).map_or(Rights::default(), |r| r.rights)
-            }
-            Literal::Is(Access::File { right, .. }) => Rights::of(*right),
-            _ => continue,
-        };
-        rights = Rights(rights.0 & limit.0);
-    }
-    rights
-}
-
 /// Covers of the positive literals, for the relevance filter.
 fn static_covers<'q>(query: &Query<'q>, rights: Rights) -> Vec<PathCover<'q>> {
     let mut covers = Vec::new();
@@ -249,7 +232,7 @@ pub(crate) fn expr_cover(expr: &Expr, out: &mut Vec<u32>) {
 }
 
 pub(crate) fn compile(query: &Query<'_>, prefilter: bool) -> Result<Problem, String> {
-    let rights = possible_rights(query);
+    let rights = query.possible_rights();
     let mut c = Compiler {
         atoms: Vec::new(),
         atom_ids: HashMap::new(),

@@ -117,7 +117,7 @@ impl<'q> Encoder<'q> {
     /// Prepares the variables, the alphabet and the relevance filter of
     /// `query`. With `prefilter` off every atom is encoded.
     pub(crate) fn new(query: &Query<'q>, prefilter: bool) -> Result<Self, String> {
-        let rights = possible_rights(query);
+        let rights = query.possible_rights();
         let names = query_names(query);
         let vars = match query.kind {
             Kind::File => Vars::File { right: BV::new_const("right", 3), path: ZString::new_const("path") },
@@ -594,24 +594,6 @@ fn endpoint_may_meet(cover: &[&EndpointAtom], atom: &EndpointAtom) -> bool {
         hosts.iter().any(|h| relevance::host_cover_may_meet(&c_hosts, h))
             && ports.iter().any(|p| c_ports.iter().any(|q| relevance::ports_may_meet(**p, **q)))
     })
-}
-
-/// The file rights a witness can have: those every positive literal about
-/// rights allows.
-fn possible_rights(query: &Query<'_>) -> Rights {
-    let mut rights = Rights::all();
-    for lit in &query.literals {
-        let limit = match lit {
-            Literal::In(AccessSet::Files { rights, .. }) => *rights,
-            Literal::Covered { policy, rule: RuleRef::File(i) } => {
-                policy.files.get(*i).map_or(Rights::default(), |r| r.rights)
-            }
-            Literal::Is(Access::File { right, .. }) => Rights::of(*right),
-            _ => continue,
-        };
-        rights = Rights(rights.0 & limit.0);
-    }
-    rights
 }
 
 /// The names and `*.` suffixes of a host set.
