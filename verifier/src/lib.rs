@@ -11,6 +11,7 @@
 pub mod checks;
 mod paths;
 mod query;
+pub mod refine;
 mod relevance;
 mod replay;
 mod smt;
