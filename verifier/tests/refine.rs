@@ -22,7 +22,7 @@ fn counterexample(verdicts: &[corral_verifier::refine::KindVerdict], kind: Kind)
 
 #[test]
 fn a_model_that_ignores_a_deny_is_broader_with_a_denied_access() {
-    let policy =
+    let original =
         policy("allow read \"/w/**\"\ndeny read \"/w/**/.env\"\nallow connect tcp \"github.com\":443");
     // Landlock-like: the whole tree, and port 443 to anyone.
     let model = policy("allow read \"/w/**\"\nallow connect tcp any:443");
@@ -58,7 +58,7 @@ fn a_model_that_drops_a_grant_is_narrower_with_the_lost_access() {
 
 #[test]
 fn an_exact_model_holds_both_ways() {
-    let policy =
+    let original =
         policy("allow read, list \"/w/**\"\ndeny read \"/w/secret\"\nallow connect tcp \"10.0.0.0/8\":22");
     let model = policy(
         "allow list \"/w/**\"\nallow read \"/w/**\" - \"/w/secret\"\nallow connect tcp \"10.0.0.0/8\":22",
