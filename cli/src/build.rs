@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use corral_backend_landlock::{LATEST_ABI, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, Proof, lower};
 use corral_compiler::diagnostics::Severity;
 use corral_compiler::diagnostics::render::render_json;
+use corral_verifier::refine::Verdict;
 use serde_json::json;
 
 use crate::common::select_policy;
@@ -40,6 +41,10 @@ pub struct BuildArgs {
     /// Write the artifact even when it allows more than the policy.
     #[arg(long)]
     accept_broader: bool,
+    /// Per verifier query of translation validation; a query that runs out
+    /// is unknown, and the artifact is then not validated.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u32,
     #[command(flatten)]
     compile: CompileArgs,
     /// Output format.
@@ -62,7 +67,8 @@ pub fn run(args: &BuildArgs) -> u8 {
     }
     let Target::Landlock = args.target;
     let abi = args.abi.unwrap_or(LATEST_ABI);
-    let lowering = lower_to_landlock(policy, &args.root, abi);
+    let options = corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
+    let lowering = lower(policy, &args.root, &options);
     let diags = &lowering.diagnostics;
     let errors = common::count(diags, Severity::Error);
     let refused = errors > 0 && !args.accept_broader;
@@ -100,6 +106,7 @@ pub fn run(args: &BuildArgs) -> u8 {
             "abi": lowering.config["abi"],
             "exact": lowering.exact,
             "validated": lowering.validated,
+            "validation": lowering.proofs.iter().map(proof_json).collect::<Vec<_>>(),
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "config": lowering.config,
             "diagnostics": render_json(diags, compilation.sources()),
@@ -111,6 +118,22 @@ pub fn run(args: &BuildArgs) -> u8 {
         })),
     }
     if refused { EXIT_FAIL } else { EXIT_OK }
+}
+
+/// One kind's verdicts: `proved`, `broader` (with the access) or
+/// `unknown` (with the solver's reason); `narrower` likewise.
+fn proof_json(p: &Proof) -> serde_json::Value {
+    let verdict = |v: &Verdict, found: &str| match v {
+        Verdict::Holds => json!({ "verdict": "holds" }),
+        Verdict::Counterexample(a) => json!({ "verdict": found, "counterexample": a.to_string() }),
+        Verdict::Unknown(why) => json!({ "verdict": "unknown", "reason": why }),
+    };
+    json!({
+        "kind": p.noun(),
+        "broader": verdict(&p.broader, "broader"),
+        "narrower": verdict(&p.narrower, "narrower"),
+        "outside_reported_gaps": p.outside_gaps,
+    })
 }
 
 /// Writes `landlock.json` and `landlock.txt` into `out`.

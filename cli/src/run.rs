@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use corral_backend_landlock::{LATEST_ABI, apply, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, apply, lower};
 use corral_compiler::diagnostics::{Code, Severity};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -33,6 +33,14 @@ pub struct RunArgs {
     /// Run even when the ruleset allows accesses the policy denies (C3001).
     #[arg(long)]
     accept_broader: bool,
+    /// Run translation validation before running (as `corral build` does):
+    /// the verifier's proof and the check of every existing entry below
+    /// each rule. Off by default, since it costs far more than the run.
+    #[arg(long)]
+    validate: bool,
+    /// Per verifier query, with `--validate`.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u32,
     /// Append the audit line to FILE instead of writing it to stderr.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -57,7 +65,12 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
-    let lowering = lower_to_landlock(policy, Path::new("/"), args.abi.unwrap_or(LATEST_ABI));
+    let options = corral_backend_landlock::Options {
+        abi: args.abi.unwrap_or(LATEST_ABI),
+        validate: args.validate,
+        timeout_ms: args.timeout_ms,
+    };
+    let lowering = lower(policy, Path::new("/"), &options);
     let diags = &lowering.diagnostics;
     common::print_human(diags, compilation.sources());
     let broader = diags.iter().any(|d| d.code == Code::LandlockBroader);
@@ -101,6 +114,7 @@ pub fn run(args: &RunArgs) -> u8 {
         "policy_sha256": hex(&Sha256::digest(&bytes)),
         "abi": applied.kernel_abi,
         "ruleset_abi": lowering.config["abi"],
+        "validated": args.validate.then_some(lowering.validated),
         "gaps": gaps,
         "command": args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
     });

@@ -49,7 +49,7 @@ fn positive<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
 }
 
 /// Atoms that take paths away (`b` of `a - b`, anywhere inside).
-fn negative<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
+pub(crate) fn negative<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
     match set {
         Set::Empty | Set::Atom(_) => {}
         Set::Union(v) | Set::Inter(v) => v.iter().for_each(|s| negative(s, out)),
