@@ -17,6 +17,9 @@ pub const MAX_ENTRIES: usize = 1_000_000;
 /// a directory whose search runs out is carved.
 const MAX_SEARCH: usize = 1_000_000;
 
+/// Most examples of one broader rule that the lowering collects.
+pub const MAX_EXAMPLES: usize = 100;
+
 /// An atom of a rule's path set with the rule it came from.
 struct Atom {
     rule: usize,
@@ -36,20 +39,41 @@ fn start(atoms: &[Atom]) -> Live<'_> {
     atoms.iter().map(|a| (a.rule, Prefix::start(&a.pattern))).filter(|(_, p)| !p.is_dead()).collect()
 }
 
+/// [`start`], keyed by the atoms' indexes instead of their rules.
+fn start_indexed(atoms: &[Atom]) -> Live<'_> {
+    atoms
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (i, Prefix::start(&a.pattern)))
+        .filter(|(_, p)| !p.is_dead())
+        .collect()
+}
+
 fn step<'a>(live: &Live<'a>, name: &str) -> Live<'a> {
     live.iter().map(|(r, p)| (*r, p.step(name))).filter(|(_, p)| !p.is_dead()).collect()
 }
 
-/// The live prefixes after reading the path down to a directory.
+/// The live prefixes after reading the path down to a directory. `reach`
+/// is keyed by the reach atom's index (its rule is in `Walk::reach_rules`),
+/// `block` by the index of the reach atom it takes away, or [`ALL`].
 struct Here<'a> {
     reach: Live<'a>,
     cover: Live<'a>,
     deny: Live<'a>,
+    block: Live<'a>,
 }
+
+/// A `block` atom of a deny rule: it takes away from every allow.
+const ALL: usize = usize::MAX;
 
 impl<'a> Here<'a> {
     fn step(&self, name: &str) -> Here<'a> {
-        Here { reach: step(&self.reach, name), cover: step(&self.cover, name), deny: step(&self.deny, name) }
+        Here {
+            reach: step(&self.reach, name),
+            cover: step(&self.cover, name),
+            deny: step(&self.deny, name),
+            block: step(&self.block, name),
+        }
     }
 }
 
@@ -83,20 +107,29 @@ fn positive<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
 /// conjunct with the longest literal prefixes (a path must be in all of
 /// them, so one is enough to know where to look). This keeps
 /// `workspace & under "/**/target"` from sending the walk through the
-/// whole tree after `target` directories.
-fn reach<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
+/// whole tree after `target` directories. Each comes with the atoms that
+/// certainly take a path away from it (the subtracted sides it is under).
+fn reach<'p>(
+    set: &'p Set<PathPattern>,
+    minus: &[&'p PathPattern],
+    out: &mut Vec<(&'p PathPattern, Vec<&'p PathPattern>)>,
+) {
     match set {
         Set::Empty => {}
-        Set::Atom(a) => out.push(a),
-        Set::Union(v) => v.iter().for_each(|s| reach(s, out)),
-        Set::Diff(a, _) => reach(a, out),
+        Set::Atom(a) => out.push((a, minus.to_vec())),
+        Set::Union(v) => v.iter().for_each(|s| reach(s, minus, out)),
+        Set::Diff(a, b) => {
+            let mut more = minus.to_vec();
+            certain(b, &mut more);
+            reach(a, &more, out);
+        }
         Set::Inter(v) => {
             let best = v
                 .iter()
                 .map(|s| {
                     let mut atoms = Vec::new();
-                    reach(s, &mut atoms);
-                    let anchor = atoms.iter().map(|p| p.literal_prefix().count()).min().unwrap_or(0);
+                    reach(s, minus, &mut atoms);
+                    let anchor = atoms.iter().map(|(p, _)| p.literal_prefix().count()).min().unwrap_or(0);
                     (anchor, atoms)
                 })
                 .max_by_key(|(anchor, _)| *anchor);
@@ -104,6 +137,16 @@ fn reach<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
                 out.extend(atoms);
             }
         }
+    }
+}
+
+/// Atoms every path of which is in the set: the atoms of a plain union
+/// (nothing is certain inside a difference or an intersection).
+fn certain<'p>(set: &'p Set<PathPattern>, out: &mut Vec<&'p PathPattern>) {
+    match set {
+        Set::Atom(a) => out.push(a),
+        Set::Union(v) => v.iter().for_each(|s| certain(s, out)),
+        Set::Empty | Set::Diff(..) | Set::Inter(_) => {}
     }
 }
 
@@ -133,6 +176,9 @@ pub fn relevant(right: Right, is_dir: bool) -> bool {
 struct Atoms {
     /// Atoms that may grant (every atom of an allow).
     reach: Vec<Atom>,
+    /// Atoms that certainly take away: from one reach atom (its
+    /// subtracted sides), or from all (a deny rule's plain union).
+    block: Vec<Atom>,
     /// Atoms that grant everything below a directory (positive atoms of an allow).
     cover: Vec<Atom>,
     /// Atoms that may take away (deny atoms, subtracted atoms of allows).
@@ -142,6 +188,8 @@ struct Atoms {
 struct Walk<'a, 'p> {
     eval: &'a Evaluator<'p>,
     right: Right,
+    /// The rule of each reach atom.
+    reach_rules: Vec<usize>,
     out: &'a mut FileLowering,
     /// Entries looked at for this right.
     visited: usize,
@@ -200,6 +248,17 @@ impl Walk<'_, '_> {
         self.eval.is_permitted(&Access::File { right: self.right, path })
     }
 
+    /// Nothing strictly below the directory can be permitted: a deny rule
+    /// takes away all of it, or every allow atom that reaches below has a
+    /// subtracted side that takes away all of it.
+    fn blocked_below(&self, live: &Here<'_>) -> bool {
+        let all_below: Vec<usize> =
+            live.block.iter().filter(|(_, p)| p.covers_all_below()).map(|(atom, _)| *atom).collect();
+        !all_below.is_empty()
+            && (all_below.contains(&ALL)
+                || live.reach.iter().filter(|(_, p)| p.reaches_below()).all(|(a, _)| all_below.contains(a)))
+    }
+
     /// [`Walk::permits`], answered from the live prefixes when they settle
     /// it: no atom of an allow matches (denied), or a positive atom of an
     /// allow matches and no atom that takes away does (permitted). Only
@@ -208,7 +267,9 @@ impl Walk<'_, '_> {
         if !live.reach.iter().any(|(_, p)| p.matches_here()) {
             return false;
         }
-        if live.cover.iter().any(|(_, p)| p.matches_here()) && !live.deny.iter().any(|(_, p)| p.matches_here()) {
+        if live.cover.iter().any(|(_, p)| p.matches_here())
+            && !live.deny.iter().any(|(_, p)| p.matches_here())
+        {
             return true;
         }
         self.permits(path)
@@ -241,11 +302,20 @@ impl Walk<'_, '_> {
             }
             return;
         }
+        if self.blocked_below(here_live) {
+            // Nothing below is permitted: no rule, nothing lost below. A
+            // listing of the directory alone cannot be granted.
+            if here && self.right == Right::List {
+                self.out.narrower.insert(format!("list {path}"));
+            }
+            return;
+        }
         // Only listing is decided on the directory itself; the other
         // rights apply to its entries.
         let here = here || self.right != Right::List;
         let covers_all = here && here_live.cover.iter().any(|(_, p)| p.covers_all_below());
-        let deny_below: Vec<&(usize, Prefix)> = here_live.deny.iter().filter(|(_, p)| p.reaches_below()).collect();
+        let deny_below: Vec<&(usize, Prefix)> =
+            here_live.deny.iter().filter(|(_, p)| p.reaches_below()).collect();
         if covers_all && deny_below.is_empty() {
             self.grant(&path, true);
             return;
@@ -263,6 +333,11 @@ impl Walk<'_, '_> {
                 // could match them, and the rule on the directory allows them.
                 self.grant(&path, true);
                 for (rule, p) in &deny_below {
+                    // Enough examples of this rule are known: the
+                    // diagnostic shows a few and counts the rest.
+                    if self.out.broader.get(rule).is_some_and(|e| e.len() >= MAX_EXAMPLES) {
+                        continue;
+                    }
                     if let Some(rest) = p.wildcard_rest_sample() {
                         let sample = child_path(segs, &rest);
                         if !self.permits(sample.clone()) {
@@ -312,7 +387,8 @@ impl Walk<'_, '_> {
             }
             return;
         }
-        for (rule, p) in reach {
+        for (atom, p) in reach {
+            let rule = self.reach_rules.get(*atom).copied().unwrap_or_default();
             let Some(rest) = p.wildcard_rest_sample() else { continue };
             let first = rest.split('/').next().unwrap_or_default();
             if names.contains(&first) {
@@ -321,7 +397,7 @@ impl Walk<'_, '_> {
             let sample = child_path(segs, &rest);
             if self.permits(sample.clone()) {
                 self.out.narrower.insert(format!("{right} {sample}"));
-                self.out.narrower_rules.insert(*rule);
+                self.out.narrower_rules.insert(rule);
             }
         }
     }
@@ -379,6 +455,7 @@ pub fn lower_files(policy: &Policy, eval: &Evaluator<'_>, root: &Path) -> FileLo
     let mut out = FileLowering::default();
     for right in Right::ALL {
         let mut reach = Vec::new();
+        let mut block = Vec::new();
         let mut cover = Vec::new();
         let mut deny = Vec::new();
         for (i, rule) in policy.files.iter().enumerate().filter(|(_, r)| r.rights.contains(right)) {
@@ -387,8 +464,11 @@ pub fn lower_files(policy: &Policy, eval: &Evaluator<'_>, root: &Path) -> FileLo
             match rule.effect {
                 Effect::Allow => {
                     let mut live = Vec::new();
-                    self::reach(&rule.paths, &mut live);
-                    reach.extend(live.into_iter().map(|pattern| Atom::new(i, pattern)));
+                    self::reach(&rule.paths, &[], &mut live);
+                    for (pattern, minus) in live {
+                        block.extend(minus.into_iter().map(|m| Atom::new(reach.len(), m)));
+                        reach.push(Atom::new(i, pattern));
+                    }
                     let mut pos = Vec::new();
                     positive(&rule.paths, &mut pos);
                     cover.extend(pos.into_iter().map(|pattern| Atom::new(i, pattern)));
@@ -396,15 +476,25 @@ pub fn lower_files(policy: &Policy, eval: &Evaluator<'_>, root: &Path) -> FileLo
                 }
                 Effect::Deny => {
                     deny.extend(rule.paths.atoms().into_iter().map(|pattern| Atom::new(i, pattern)));
+                    let mut all = Vec::new();
+                    certain(&rule.paths, &mut all);
+                    block.extend(all.into_iter().map(|pattern| Atom::new(ALL, pattern)));
                 }
             }
         }
         if reach.is_empty() {
             continue;
         }
-        let atoms = Atoms { reach, cover, deny };
-        let mut walk = Walk { eval, right, out: &mut out, visited: 0, searched: 0, denied: HashMap::new() };
-        let at_root = Here { reach: start(&atoms.reach), cover: start(&atoms.cover), deny: start(&atoms.deny) };
+        let atoms = Atoms { reach, block, cover, deny };
+        let reach_rules = atoms.reach.iter().map(|a| a.rule).collect();
+        let mut walk =
+            Walk { eval, right, reach_rules, out: &mut out, visited: 0, searched: 0, denied: HashMap::new() };
+        let at_root = Here {
+            reach: start_indexed(&atoms.reach),
+            cover: start(&atoms.cover),
+            deny: start(&atoms.deny),
+            block: start(&atoms.block),
+        };
         let kind = std::fs::symlink_metadata(root).map_or(Kind::Other, |m| Kind::of(m.file_type()));
         walk.place(&PathBuf::from(root), &mut Vec::new(), &at_root, kind);
     }

@@ -82,7 +82,9 @@ fn with_examples(mut d: Diagnostic, examples: impl IntoIterator<Item = String>) 
     for e in examples.iter().take(MAX_SHOWN) {
         d = d.counterexample(e.clone());
     }
-    if examples.len() > MAX_SHOWN {
+    if examples.len() >= files::MAX_EXAMPLES {
+        d = d.note(format!("and more: the lowering stops collecting at {}", files::MAX_EXAMPLES));
+    } else if examples.len() > MAX_SHOWN {
         d = d.note(format!("and {} more", examples.len() - MAX_SHOWN));
     }
     d
