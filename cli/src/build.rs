@@ -72,10 +72,20 @@ pub fn run(args: &BuildArgs) -> u8 {
     let diags = &lowering.diagnostics;
     let errors = common::count(diags, Severity::Error);
     let refused = errors > 0 && !args.accept_broader;
+    let run_meta = json!({
+        "version": 1,
+        "policy": policy.name,
+        "policy_digest": common::policy_digest(policy),
+        "root": args.root.display().to_string(),
+        "abi": lowering.config["abi"],
+        "exact": lowering.exact,
+        "validated": lowering.validated,
+        "gaps": diags.iter().map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message })).collect::<Vec<_>>(),
+    });
     let written = if refused {
         Ok(Vec::new())
     } else {
-        write_artifacts(&args.out, &lowering.config, &lowering.summary)
+        write_artifacts(&args.out, &lowering.config, &lowering.summary, &run_meta)
     };
     let written = match written {
         Ok(w) => w,
@@ -136,14 +146,24 @@ fn proof_json(p: &Proof) -> serde_json::Value {
     })
 }
 
-/// Writes `landlock.json` and `landlock.txt` into `out`.
-fn write_artifacts(out: &Path, config: &serde_json::Value, summary: &str) -> Result<Vec<PathBuf>, String> {
+/// Writes `landlock.json` (the ruleset), `landlock.txt` (the summary) and
+/// `landlock.run.json` (what `corral run --ruleset` checks before applying
+/// it) into `out`.
+fn write_artifacts(
+    out: &Path,
+    config: &serde_json::Value,
+    summary: &str,
+    run_meta: &serde_json::Value,
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
-    let text = serde_json::to_string_pretty(config).map_err(|e| format!("cannot write JSON: {e}"))?;
     let json_path = out.join("landlock.json");
     let txt_path = out.join("landlock.txt");
-    std::fs::write(&json_path, format!("{text}\n"))
-        .map_err(|e| format!("cannot write `{}`: {e}", json_path.display()))?;
+    let meta_path = out.join("landlock.run.json");
+    for (path, value) in [(&json_path, config), (&meta_path, run_meta)] {
+        let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot write JSON: {e}"))?;
+        std::fs::write(path, format!("{text}\n"))
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
     std::fs::write(&txt_path, summary).map_err(|e| format!("cannot write `{}`: {e}", txt_path.display()))?;
-    Ok(vec![json_path, txt_path])
+    Ok(vec![json_path, txt_path, meta_path])
 }

@@ -133,6 +133,7 @@ impl Proof {
 /// agent loses.
 pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeout_ms: u32) -> Vec<Proof> {
     let solver = Solver::new(timeout_ms);
+    let quick = Solver::new(timeout_ms.min(NARROWER_MS));
     let tcp = corral_compiler::ir::Protos { tcp: true, udp: false };
     let any = corral_compiler::ir::host::builtin_set("any").unwrap_or(corral_compiler::ir::Set::Empty);
     let all_ports = corral_compiler::ir::Set::Atom(corral_compiler::ir::PortRange::ALL);
@@ -165,8 +166,20 @@ pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeo
         let outside_gaps = !outside.is_empty();
         let mut gained_scope = scope.clone();
         gained_scope.extend(outside);
-        let broader = one(refine::broader(model, policy, &[kind], &gained_scope, &solver));
-        let narrower = one(refine::narrower(model, policy, &[kind], &scope, &solver));
+        // A model of many rules (a carved tree) is asked about rule by rule
+        // at once; a small one as a whole first.
+        let broader = if kind == Kind::File && model.files.len() > RULE_BY_RULE {
+            rule_by_rule(policy, model, &gained_scope, &solver)
+        } else {
+            match one(refine::broader(model, policy, &[kind], &gained_scope, &solver)) {
+                Verdict::Unknown(_) if kind == Kind::File => {
+                    rule_by_rule(policy, model, &gained_scope, &solver)
+                }
+                verdict => verdict,
+            }
+        };
+        // What the agent loses is a warning: it gets a shorter time.
+        let narrower = one(refine::narrower(model, policy, &[kind], &scope, &quick));
         out.push(Proof { kind, broader, narrower, outside_gaps });
     }
     out
@@ -184,6 +197,37 @@ pub fn config_grants(config: &serde_json::Value, root: &Path) -> BTreeMap<String
         }
     }
     out
+}
+
+/// The time limit of the search for what the ruleset loses.
+const NARROWER_MS: u32 = 2_000;
+
+/// Above this many file rules in the model, the file question is asked
+/// rule by rule from the start.
+const RULE_BY_RULE: usize = 32;
+
+/// The file question asked again for one rule of the model at a time:
+/// each query is confined below one granted path, which the search
+/// decides where the whole question was too large. Unknown only if some
+/// rule stays unknown, and that rule is named.
+fn rule_by_rule(policy: &Policy, model: &Policy, scope: &[Literal<'_>], solver: &Solver) -> Verdict {
+    let mut unknown = None;
+    for (i, rule) in model.files.iter().enumerate() {
+        let mut literals = scope.to_vec();
+        literals.push(Literal::Covered { policy: model, rule: corral_compiler::eval::RuleRef::File(i) });
+        match one(refine::broader(model, policy, &[Kind::File], &literals, solver)) {
+            Verdict::Holds => {}
+            Verdict::Counterexample(access) => return Verdict::Counterexample(access),
+            Verdict::Unknown(why) => {
+                unknown.get_or_insert_with(|| format!("{why} (below `{}`)", show_paths(&rule.paths)));
+            }
+        }
+    }
+    unknown.map_or(Verdict::Holds, Verdict::Unknown)
+}
+
+fn show_paths(paths: &corral_compiler::ir::PathSet) -> String {
+    paths.atoms().iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" | ")
 }
 
 fn one(verdicts: Vec<refine::KindVerdict>) -> Verdict {
