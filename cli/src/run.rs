@@ -132,9 +132,19 @@ pub fn run(args: &RunArgs) -> u8 {
     for item in &applied.not_enforced {
         eprintln!("warning: best effort: not enforced: {item}");
     }
+    if !applied.skipped.is_empty() {
+        eprintln!(
+            "warning: {} path(s) of the ruleset no longer exist or became symbolic links and were left out (the agent gets less): {}",
+            applied.skipped.len(),
+            applied.skipped.join(", ")
+        );
+    }
 
     let mut gaps = prepared.gaps;
     gaps.extend(applied.not_enforced.iter().map(|m| json!({ "code": "best-effort", "message": m })));
+    gaps.extend(applied.skipped.iter().map(|p| {
+        json!({ "code": "skipped", "severity": "warning", "message": format!("`{p}` no longer exists or is a symbolic link; left out") })
+    }));
     let line = json!({
         "event": "corral.run",
         "policy": policy.name,
