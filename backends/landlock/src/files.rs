@@ -310,6 +310,11 @@ impl Walk<'_, '_> {
             }
             return;
         }
+        // Removing the directory itself is decided on its parent, which
+        // the walk only enters when it was not granted as a whole: lost.
+        if here && self.right == Right::Delete {
+            self.out.narrower.insert(format!("delete {path}"));
+        }
         // Only listing is decided on the directory itself; the other
         // rights apply to its entries.
         let here = here || self.right != Right::List;
@@ -389,7 +394,9 @@ impl Walk<'_, '_> {
         }
         for (atom, p) in reach {
             let rule = self.reach_rules.get(*atom).copied().unwrap_or_default();
-            let Some(rest) = p.wildcard_rest_sample() else { continue };
+            // A glob's future matches, or a path named literally that does
+            // not exist (nothing can be granted on it).
+            let Some(rest) = p.wildcard_rest_sample().or_else(|| p.literal_rest()) else { continue };
             let first = rest.split('/').next().unwrap_or_default();
             if names.contains(&first) {
                 continue;

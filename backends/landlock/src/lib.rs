@@ -22,9 +22,7 @@ use std::path::Path;
 
 use corral_compiler::diagnostics::{Code, Diagnostic};
 use corral_compiler::eval::Evaluator;
-use corral_compiler::ir::{
-    AccessSet, Effect, EndpointAtom, PathPattern, Policy, PortRange, Protos, Right, Rights, Set,
-};
+use corral_compiler::ir::{AccessSet, Effect, EndpointAtom, PathPattern, Policy, Protos, Right, Rights, Set};
 use corral_verifier::Kind;
 use corral_verifier::refine::Verdict;
 use serde_json::{Value, json};
@@ -77,6 +75,10 @@ pub struct Lowering {
     pub model: Policy,
 }
 
+fn child(dir: &str, name: &str) -> String {
+    if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }
+}
+
 fn with_examples(mut d: Diagnostic, examples: impl IntoIterator<Item = String>) -> Diagnostic {
     let examples: Vec<String> = examples.into_iter().collect();
     for e in examples.iter().take(MAX_SHOWN) {
@@ -117,6 +119,46 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
         }
     }
     files.grants.retain(|_, (_, rights)| !rights.is_empty());
+    // Landlock's execve opens the file for reading too: `execute` works
+    // only where `read_file` is granted as well (at the path or above).
+    let readable = |path: &str| {
+        let mut at = path;
+        loop {
+            if files.grants.get(at).is_some_and(|(_, r)| r.contains(&Right::Read)) {
+                return true;
+            }
+            match at.rfind('/') {
+                Some(0) if at.len() > 1 => at = "/",
+                Some(i) if i > 0 => at = &at[..i],
+                _ => return false,
+            }
+        }
+    };
+    let unreadable: Vec<String> = files
+        .grants
+        .iter()
+        .filter(|(path, (_, r))| r.contains(&Right::Exec) && !readable(path))
+        .map(
+            |(path, (is_dir, _))| {
+                if *is_dir { format!("exec {}", child(path, "new")) } else { format!("exec {path}") }
+            },
+        )
+        .collect();
+    if !unreadable.is_empty() {
+        files.narrower.extend(unreadable);
+        files.narrower_rules.extend(
+            policy
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.effect == Effect::Allow
+                        && r.rights.contains(Right::Exec)
+                        && !r.rights.contains(Right::Read)
+                })
+                .map(|(i, _)| i),
+        );
+    }
 
     for (rule, examples) in &files.broader {
         if let Some(r) = policy.files.get(*rule) {
@@ -133,7 +175,8 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
         )
         .help(
             "landlock grants whole directories that exist; carving around a deny or a glob loses new entries",
-        );
+        )
+        .note("landlock runs a file only where it may also read it, and removes an entry only where its directory is granted");
         for rule in &files.narrower_rules {
             if let Some(r) = policy.files.get(*rule) {
                 let label = match r.effect {
@@ -350,7 +393,7 @@ fn non_accesses(grants: &BTreeMap<String, (bool, BTreeSet<Right>)>) -> Vec<Acces
 /// Every host on the granted ports: what a port-only rule lets through.
 fn port_gap(rules: &str, ports: &[u16]) -> AccessSet {
     let tcp = Protos { tcp: true, udp: false };
-    let ports = Set::union(ports.iter().map(|&p| Set::Atom(PortRange { lo: p, hi: p })));
+    let ports = model::port_ranges(ports.to_vec());
     match rules {
         "bind" => AccessSet::Bind { protos: tcp, ports, from: None },
         _ => AccessSet::Connect {

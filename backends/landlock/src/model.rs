@@ -9,6 +9,8 @@
 //!   below (files are read, written and run; entries are made and removed
 //!   inside it);
 //! - a rule on a file grants its accesses on that file only;
+//! - a file runs only where `execute` and `read_file` are both granted
+//!   (execve opens it for reading too), by the same rule or by two;
 //! - an access the ruleset does not handle is allowed everywhere (for
 //!   example truncation below ABI 3); `ioctl_dev` (ABI 5) is not a Corral
 //!   right, so leaving it unhandled below ABI 5 widens nothing here;
@@ -51,6 +53,10 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
         files
             .push(file_rule(&unhandled, Set::union([Set::Atom(PathPattern::root()), Set::Atom(below(&[]))])));
     }
+    // Where `execute` and `read_file` are granted: Landlock's execve needs
+    // both (the file is opened for reading and for execution).
+    let mut exec_at = Vec::new();
+    let mut read_at = Vec::new();
     if let Some(rules) = config["pathBeneath"].as_array() {
         for rule in rules {
             let rights: BTreeSet<Right> =
@@ -61,12 +67,16 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
                 let fs = root.join(parent.trim_start_matches('/'));
                 let is_file = std::fs::symlink_metadata(&fs).is_ok_and(|m| !m.is_dir());
                 let here = Set::Atom(literal(&segs));
+                let inside_paths = if is_file { here.clone() } else { Set::Atom(below(&segs)) };
+                if rights.contains(&Right::Exec) {
+                    exec_at.push(inside_paths.clone());
+                }
+                if rights.contains(&Right::Read) {
+                    read_at.push(inside_paths);
+                }
                 if is_file {
-                    let on_file: BTreeSet<Right> = rights
-                        .iter()
-                        .copied()
-                        .filter(|r| matches!(r, Right::Read | Right::Write | Right::Exec))
-                        .collect();
+                    let on_file: BTreeSet<Right> =
+                        rights.iter().copied().filter(|r| matches!(r, Right::Read | Right::Write)).collect();
                     files.push(file_rule(&on_file, here));
                     continue;
                 }
@@ -76,10 +86,21 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
                         Set::union([here, Set::Atom(below(&segs))]),
                     ));
                 }
-                let inside: BTreeSet<Right> = rights.iter().copied().filter(|r| *r != Right::List).collect();
+                let inside: BTreeSet<Right> =
+                    rights.iter().copied().filter(|r| !matches!(r, Right::List | Right::Exec)).collect();
                 files.push(file_rule(&inside, Set::Atom(below(&segs))));
             }
         }
+    }
+    if unhandled.contains(&Right::Exec) {
+        // Unhandled: allowed everywhere already (rule above).
+    } else if !exec_at.is_empty() {
+        let readable = if unhandled.contains(&Right::Read) {
+            Set::union([Set::Atom(PathPattern::root()), Set::Atom(below(&[]))])
+        } else {
+            Set::union(read_at)
+        };
+        files.push(file_rule(&BTreeSet::from([Right::Exec]), Set::inter([Set::union(exec_at), readable])));
     }
     files.retain(|r| r.rights != Rights::default());
 
@@ -88,17 +109,20 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
         if !handled_net.iter().any(|h| h == access) {
             return Set::Atom(PortRange::ALL);
         }
-        let mut out = Vec::new();
+        let mut ports = Vec::new();
         for rule in config["netPort"].as_array().into_iter().flatten() {
             if strings(&rule["allowedAccess"]).iter().any(|a| a == access) {
-                for port in rule["port"].as_array().into_iter().flatten().filter_map(Value::as_u64) {
-                    if let Ok(p) = u16::try_from(port) {
-                        out.push(Set::Atom(PortRange { lo: p, hi: p }));
-                    }
-                }
+                ports.extend(
+                    rule["port"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_u64)
+                        .filter_map(|p| u16::try_from(p).ok()),
+                );
             }
         }
-        Set::union(out)
+        port_ranges(ports)
     };
     let any_host = || {
         Set::union([
@@ -143,6 +167,21 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
         assertions: Vec::new(),
         unsafe_allowed: Vec::new(),
     }
+}
+
+/// Ports as a union of maximal ranges (a rule per port would make one
+/// solver atom per port: 64 512 for `1024..65535`).
+pub(crate) fn port_ranges(mut ports: Vec<u16>) -> PortSet {
+    ports.sort_unstable();
+    ports.dedup();
+    let mut ranges: Vec<PortRange> = Vec::new();
+    for p in ports {
+        match ranges.last_mut() {
+            Some(r) if u32::from(r.hi) + 1 == u32::from(p) => r.hi = p,
+            _ => ranges.push(PortRange { lo: p, hi: p }),
+        }
+    }
+    Set::union(ranges.into_iter().map(Set::Atom))
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -157,6 +157,25 @@ fn close(pattern: &Compiled, mut states: u128) -> u128 {
     states
 }
 
+impl Prefix<'_> {
+    /// The rest of the pattern when it is literal segments only (it names
+    /// one path below), e.g. `b/new.txt` for `/a/b/new.txt` read at `/a`.
+    pub fn literal_rest(&self) -> Option<String> {
+        let segs = &self.pattern.source;
+        (0..segs.len()).filter(|s| self.states & (1 << s) != 0).find_map(|s| {
+            let rest = &segs[s..];
+            let names: Option<Vec<&str>> = rest
+                .iter()
+                .map(|seg| match seg {
+                    Segment::Literal(l) => Some(l.as_str()),
+                    _ => None,
+                })
+                .collect();
+            names.map(|n| n.join("/"))
+        })
+    }
+}
+
 fn sample_segment(seg: &Segment) -> String {
     match seg {
         Segment::Literal(l) => l.clone(),

@@ -133,7 +133,6 @@ impl Proof {
 /// agent loses.
 pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeout_ms: u32) -> Vec<Proof> {
     let solver = Solver::new(timeout_ms);
-    let quick = Solver::new(timeout_ms.min(NARROWER_MS));
     let tcp = corral_compiler::ir::Protos { tcp: true, udp: false };
     let any = corral_compiler::ir::host::builtin_set("any").unwrap_or(corral_compiler::ir::Set::Empty);
     let all_ports = corral_compiler::ir::Set::Atom(corral_compiler::ir::PortRange::ALL);
@@ -178,8 +177,7 @@ pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeo
                 verdict => verdict,
             }
         };
-        // What the agent loses is a warning: it gets a shorter time.
-        let narrower = one(refine::narrower(model, policy, &[kind], &scope, &quick));
+        let narrower = one(refine::narrower(model, policy, &[kind], &scope, &solver));
         out.push(Proof { kind, broader, narrower, outside_gaps });
     }
     out
@@ -198,9 +196,6 @@ pub fn config_grants(config: &serde_json::Value, root: &Path) -> BTreeMap<String
     }
     out
 }
-
-/// The time limit of the search for what the ruleset loses.
-const NARROWER_MS: u32 = 2_000;
 
 /// Above this many file rules in the model, the file question is asked
 /// rule by rule from the start.
