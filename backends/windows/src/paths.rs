@@ -5,15 +5,15 @@
 //!
 //! - the home directory and everything below it → `%USERPROFILE%\…`
 //!   (expanded by the apply script, so one manifest serves every user);
-//! - `/X/…` where `X` is a single ASCII letter → `X:\…` (the MSYS / Git
-//!   Bash convention: `/c/Users/u` is `C:\Users\u`);
 //! - every other absolute path `/a/b` → `D:\a\b` on the drive chosen with
-//!   `--drive` (default `C`), so `/usr/lib` is `C:\usr\lib`.
+//!   `--drive` (default `C`), so `/usr/lib` is `C:\usr\lib` and `/` is
+//!   `C:\`.
 //!
-//! The mapping is not one-to-one: with drive `C`, `/c/x` and `/x` are both
-//! `C:\x`, and Windows compares names without regard to case. Reading a
-//! Windows path back therefore gives every policy path it stands for
-//! ([`PathMapper::to_policy`]), and validation folds case on both sides.
+//! The mapping is one-to-one, so a Windows path reads back to one policy
+//! path ([`PathMapper::to_policy`]), under one assumption the docs state:
+//! the profile directory is not also reachable as a mapped path (for
+//! example as `/Users/u`). Windows compares names without regard to case;
+//! validation folds case on both sides.
 
 /// The placeholder for the user's profile directory.
 pub const USERPROFILE: &str = "%USERPROFILE%";
@@ -67,19 +67,12 @@ impl PathMapper {
         if !self.home.is_empty() && self.in_home(segments) {
             return join(&self.profile_dir, segments.get(self.home.len()..).unwrap_or_default());
         }
-        if let Some((first, rest)) = segments.split_first() {
-            let mut chars = first.chars();
-            if let (Some(letter), None) = (chars.next(), chars.next()) {
-                if letter.is_ascii_alphabetic() {
-                    return join(&format!("{}:", letter.to_ascii_uppercase()), rest);
-                }
-            }
-        }
         join(&format!("{}:", self.drive), segments)
     }
 
-    /// Every policy path (as segments) that the Windows path `path` stands
-    /// for, or `None` for a path this mapping never produces.
+    /// The policy path (as segments) that the Windows path `path` stands
+    /// for, in a list (empty or one), or `None` for a path this mapping
+    /// never produces.
     pub fn to_policy(&self, path: &str) -> Option<Vec<Vec<String>>> {
         let dir = self.profile_dir.to_lowercase();
         let lower = path.to_lowercase();
@@ -103,16 +96,10 @@ impl PathMapper {
         let (Some(letter), Some(':'), None) = (chars.next(), chars.next(), chars.next()) else {
             return None;
         };
-        if !letter.is_ascii_alphabetic() {
+        if !letter.eq_ignore_ascii_case(&self.drive) {
             return None;
         }
-        let mut with_letter = vec![letter.to_ascii_lowercase().to_string()];
-        with_letter.extend(rest.iter().cloned());
-        let mut out = vec![with_letter];
-        if letter.eq_ignore_ascii_case(&self.drive) {
-            out.push(rest);
-        }
-        Some(out)
+        Some(vec![rest])
     }
 }
 
@@ -154,28 +141,29 @@ mod tests {
     }
 
     #[test]
-    fn home_drive_letters_and_the_default_drive() {
+    fn home_and_the_drive() {
         let m = PathMapper::new("/home/u", 'c');
         assert_eq!(m.to_windows(&segs("/home/u/.ssh")), r"%USERPROFILE%\.ssh");
         assert_eq!(m.to_windows(&segs("/home/u")), r"%USERPROFILE%\");
-        assert_eq!(m.to_windows(&segs("/c/Users/u/src")), r"C:\Users\u\src");
+        assert_eq!(m.to_windows(&segs("/c/Users/u/src")), r"C:\c\Users\u\src");
         assert_eq!(m.to_windows(&segs("/usr/lib")), r"C:\usr\lib");
         assert_eq!(m.to_windows(&segs("/")), r"C:\");
         assert_eq!(PathMapper::new("/home/u", 'D').to_windows(&segs("/srv/ci")), r"D:\srv\ci");
     }
 
     #[test]
-    fn windows_paths_read_back_to_every_policy_path_they_stand_for() {
+    fn windows_paths_read_back_to_the_policy_path_they_stand_for() {
         let m = PathMapper::new("/home/u", 'C');
         assert_eq!(m.to_policy(r"%USERPROFILE%\.ssh"), Some(vec![segs("/home/u/.ssh")]));
-        assert_eq!(m.to_policy(r"C:\usr\lib"), Some(vec![segs("/c/usr/lib"), segs("/usr/lib")]));
-        assert_eq!(m.to_policy(r"E:\data"), Some(vec![segs("/e/data")]));
-        assert_eq!(m.to_policy(r"C:\"), Some(vec![segs("/c"), segs("/")]));
+        assert_eq!(m.to_policy(r"C:\usr\lib"), Some(vec![segs("/usr/lib")]));
+        assert_eq!(m.to_policy(r"c:\usr\lib"), Some(vec![segs("/usr/lib")]));
+        assert_eq!(m.to_policy(r"E:\data"), None);
+        assert_eq!(m.to_policy(r"C:\"), Some(vec![segs("/")]));
         assert_eq!(m.to_policy(r"\\server\share"), None);
         assert_eq!(m.to_policy(r"C:\a\..\b"), None);
-        for p in ["/usr/lib", "/home/u/src/app", "/c/x", "/"] {
+        for p in ["/usr/lib", "/home/u/src/app", "/c/x", "/", "/home"] {
             let back = m.to_policy(&m.to_windows(&segs(p))).unwrap_or_default();
-            assert!(back.contains(&segs(p)), "{p} → {back:?}");
+            assert_eq!(back, vec![segs(p)], "{p}");
         }
     }
 
