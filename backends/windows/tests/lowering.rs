@@ -151,7 +151,9 @@ fn allow_and_deny_that_differ_only_in_case_are_reported() {
 fn an_ace_written_in_one_case_covers_every_spelling_in_the_model() {
     // The policy denies `/work/SECRET` only in upper case; on Windows the
     // path `C:\work\SECRET` covers `c:\work\secret` too: nothing is broader.
-    let l = mxc(r#"policy p { allow read, list, exec under "/work"  deny read, list, exec under "/work/SECRET" }"#);
+    let l = mxc(
+        r#"policy p { allow read, list, exec under "/work"  deny read, list, exec under "/work/SECRET" }"#,
+    );
     assert!(l.validated, "{:?}", l.diagnostics);
     assert_eq!(strings(&l.artifact["filesystem"]["deniedPaths"]), [r"C:\work\SECRET"]);
     // `--drive` chooses the drive of paths outside the home.
@@ -385,4 +387,3 @@ fn every_example_lowers_to_valid_snapshots_for_both_targets() {
         }
     }
 }
-
