@@ -73,7 +73,11 @@ fn lower_set(set: &PathSet, rights: Rights, out: &mut BTreeMap<(Vec<String>, Sco
             }
             None => false,
         },
-        Set::Union(v) => v.iter().fold(true, |ok, s| lower_set(s, rights, out) && ok),
+        // Every member is lowered, even after one that cannot be.
+        Set::Union(v) => {
+            let lowered: Vec<bool> = v.iter().map(|s| lower_set(s, rights, out)).collect();
+            lowered.iter().all(|ok| *ok)
+        }
         Set::Inter(_) | Set::Diff(..) => false,
     }
 }

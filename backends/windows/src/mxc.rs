@@ -96,7 +96,7 @@ pub fn lower_to_mxc(policy: &Policy, home: &str, options: &WindowsOptions) -> Lo
             ro.insert(path);
         }
     }
-    for ((segs, scope), _) in &entries.denies {
+    for (segs, scope) in entries.denies.keys() {
         denied.insert(mapper.to_windows(segs));
         if *scope != Scope::Object && mapper.above_home(segs) {
             denied.insert(mapper.to_windows(mapper.home()));
