@@ -47,7 +47,7 @@ pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) 
             common::print_human(diags, compilation.sources());
             if refused {
                 eprintln!(
-                    "error: the {target} artifact would allow accesses the policy denies; nothing was written (pass `--accept-broader` to write it anyway)"
+                    "error: the {target} artifact would be broader than the policy; nothing was written (pass `--accept-broader` to write it anyway)"
                 );
             } else {
                 eprint!("{}", lowering.summary);
