@@ -170,11 +170,13 @@ pub struct Ace {
 pub fn aces(entries: &Entries, mapper: &PathMapper) -> Vec<Ace> {
     let mut out: BTreeSet<Ace> = BTreeSet::new();
     let home = mapper.home().to_vec();
+    // Could the agent create `segs`? An allow ACE with the write bits on a
+    // directory adds entries to it (`none`: its direct children only).
     let creatable = |segs: &[String]| {
         entries.allows.iter().any(|((p, scope), r)| {
             (r.contains(Right::Create) || r.contains(Right::Write))
-                && *scope != Scope::Object
-                && (files::strictly_beneath(segs, p))
+                && files::strictly_beneath(segs, p)
+                && (*scope != Scope::Object || segs.len() == p.len() + 1)
         })
     };
     for ((segs, scope), rights) in &entries.allows {

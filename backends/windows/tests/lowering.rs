@@ -128,6 +128,36 @@ fn a_literal_prefix_deny_becomes_an_inheritable_deny_ace() {
 }
 
 #[test]
+fn a_deny_the_agent_could_create_must_exist_when_applied() {
+    let l = appcontainer(
+        r#"policy p {
+            allow read, write "/work/dir"
+            allow read, list, write, create under "/srv"
+            deny read "/work/dir/secret"
+            deny read "/srv/key"
+            deny read "/etc/shadow"
+        }"#,
+    );
+    let must: Vec<(String, bool)> = l.artifact["files"]["aces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "deny")
+        .map(|a| (a["path"].as_str().unwrap().to_owned(), a["mustExist"].as_bool().unwrap()))
+        .collect();
+    assert!(must.contains(&(r"C:\work\dir\secret".to_owned(), true)), "{must:?}");
+    assert!(must.contains(&(r"C:\srv\key".to_owned(), true)), "{must:?}");
+    assert!(must.contains(&(r"C:\etc\shadow".to_owned(), false)), "{must:?}");
+    let apply = &l.scripts[0].1;
+    assert!(
+        apply.contains(
+            r"-Path 'C:\srv\key' -Mask 0x00010009 -Inheritance 'none' -Type 'Deny' -MustExist $true"
+        ),
+        "{apply}"
+    );
+}
+
+#[test]
 fn case_is_folded_so_a_deny_in_another_case_still_holds() {
     // `C:\work\proj\secret` lies inside `C:\work\Proj` on Windows.
     let src = r#"policy p { allow read, list, exec under "/work/Proj"  deny read, list, exec under "/work/proj/secret" }"#;
