@@ -110,7 +110,10 @@ fn a_broader_windows_artifact_needs_accept_broader() {
         assert_eq!(report["validated"], false);
         assert_eq!(report["exact"], false);
         assert!(
-            report["validation"]["broader"]["file"]["counterexample"].as_str().unwrap().ends_with("/.env"),
+            report["validation"]["broader"]["file"]["counterexamples"][0]
+                .as_str()
+                .unwrap()
+                .ends_with("/.env"),
             "{report:#}"
         );
         assert_eq!(report["summary"]["ok"], true);

@@ -15,14 +15,14 @@
 //! runs out of time is unknown, never proven.
 
 use corral_compiler::diagnostics::{Code, Diagnostic};
-use corral_compiler::eval::Evaluator;
+use corral_compiler::eval::{Access, Evaluator, Host};
 use corral_compiler::ir::{
-    BindRule, ConnectRule, Device, DeviceMode, DeviceRule, Effect, EndpointAtom, EndpointSet, FileRule,
-    GlobPart, HostAtom, HostSet, Origin, PathPattern, PathSet, Policy, PortRange, PortSet, Protos, Right,
-    Rights, Segment, Set,
+    AccessSet, BindRule, Cidr, ConnectRule, Device, DeviceMode, DeviceRule, Effect, EndpointAtom,
+    EndpointSet, FileRule, GlobPart, HostAtom, HostSet, Origin, PathPattern, PathSet, Policy, PortRange,
+    PortSet, Protos, Right, Rights, Segment, Set,
 };
-use corral_verifier::refine::{KindVerdict, Verdict, broader, narrower};
-use corral_verifier::{Kind, Solver};
+use corral_verifier::refine::{Verdict, broader, narrower};
+use corral_verifier::{Kind, Literal, Solver};
 use serde_json::{Value, json};
 
 use crate::appcontainer::{self, DELETE, FILE_APPEND_DATA, FILE_EXECUTE, FILE_READ_DATA, FILE_WRITE_DATA};
@@ -461,11 +461,30 @@ fn case_conflicts(policy: &Policy, target: &str) -> Vec<Diagnostic> {
     out
 }
 
+/// What the searches found for one kind in one direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindResult {
+    pub kind: Kind,
+    /// Separating accesses, each found with the ones before excluded.
+    pub found: Vec<Access>,
+    /// Set when a search ran out of time or failed: nothing is proven.
+    pub unknown: Option<String>,
+}
+
+impl KindResult {
+    pub fn holds(&self) -> bool {
+        self.found.is_empty() && self.unknown.is_none()
+    }
+}
+
+/// Counterexamples looked for per kind and direction.
+pub const MAX_COUNTEREXAMPLES: usize = 3;
+
 /// The outcome of validating one artifact.
 #[derive(Clone, Debug)]
 pub struct Report {
-    pub broader: Vec<KindVerdict>,
-    pub narrower: Vec<KindVerdict>,
+    pub broader: Vec<KindResult>,
+    pub narrower: Vec<KindResult>,
     pub diagnostics: Vec<Diagnostic>,
     /// No access the artifact permits is denied by the policy (every
     /// broader search ended without a counterexample).
@@ -481,34 +500,37 @@ fn kind_word(kind: Kind) -> &'static str {
     }
 }
 
-fn verdict_json(v: &Verdict) -> Value {
-    match v {
-        Verdict::Holds => json!("holds"),
-        Verdict::Counterexample(a) => json!({ "counterexample": a.to_string() }),
-        Verdict::Unknown(why) => json!({ "unknown": why }),
+fn result_json(r: &KindResult) -> Value {
+    if r.holds() {
+        return json!("holds");
     }
+    let mut v = json!({ "counterexamples": r.found.iter().map(ToString::to_string).collect::<Vec<_>>() });
+    if let Some(why) = &r.unknown {
+        v["unknown"] = json!(why);
+    }
+    v
 }
 
 impl Report {
     pub fn json(&self) -> Value {
-        let side = |v: &[KindVerdict]| -> Value {
-            Value::Object(
-                v.iter().map(|k| (kind_word(k.kind).to_owned(), verdict_json(&k.verdict))).collect(),
-            )
+        let side = |v: &[KindResult]| -> Value {
+            Value::Object(v.iter().map(|k| (kind_word(k.kind).to_owned(), result_json(k))).collect())
         };
         json!({ "validated": self.validated, "broader": side(&self.broader), "narrower": side(&self.narrower) })
     }
 
     pub fn summary_lines(&self) -> String {
-        let side = |v: &[KindVerdict]| -> String {
+        let side = |v: &[KindResult]| -> String {
             v.iter()
                 .map(|k| {
-                    let what = match &k.verdict {
-                        Verdict::Holds => "none".to_owned(),
-                        Verdict::Counterexample(a) => format!("`{a}`"),
-                        Verdict::Unknown(_) => "unknown".to_owned(),
-                    };
-                    format!("{} {what}", kind_word(k.kind))
+                    let mut what: Vec<String> = k.found.iter().map(|a| format!("`{a}`")).collect();
+                    if k.unknown.is_some() {
+                        what.push("unknown".to_owned());
+                    }
+                    if what.is_empty() {
+                        what.push("none".to_owned());
+                    }
+                    format!("{} {}", kind_word(k.kind), what.join(", "))
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
@@ -548,75 +570,135 @@ fn help(kind: Kind) -> &'static str {
     }
 }
 
+fn host_atom(host: &Host) -> HostAtom {
+    match host {
+        Host::Name(n) => HostAtom::Name(n.clone()),
+        Host::Addr(a) => HostAtom::Cidr(Cidr::host(*a)),
+    }
+}
+
+/// The set holding just `access` (for a bind, every bind on its port), to
+/// exclude it from the next search.
+fn singleton(access: &Access) -> AccessSet {
+    match access {
+        Access::File { right, path } => AccessSet::Files {
+            rights: Rights::of(*right),
+            paths: Set::Atom(PathPattern {
+                segments: path
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Segment::Literal(s.to_owned()))
+                    .collect(),
+            }),
+        },
+        Access::Connect { proto, host, port } => AccessSet::Connect {
+            protos: Protos::from_option(Some(*proto)),
+            endpoints: endpoints(Set::Atom(host_atom(host)), Set::Atom(PortRange { lo: *port, hi: *port })),
+        },
+        Access::Bind { proto, port, .. } => AccessSet::Bind {
+            protos: Protos::from_option(Some(*proto)),
+            ports: Set::Atom(PortRange { lo: *port, hi: *port }),
+            from: None,
+        },
+        Access::Device { device, mode } => AccessSet::Device { device: *device, modes: vec![*mode] },
+    }
+}
+
+/// Up to [`MAX_COUNTEREXAMPLES`] accesses of `kind` that `yes` permits and
+/// `no` denies (`wide`: the model is `yes`).
+fn search(model: &Policy, policy: &Policy, kind: Kind, wide: bool, solver: &Solver) -> KindResult {
+    let mut out = KindResult { kind, found: Vec::new(), unknown: None };
+    while out.found.len() < MAX_COUNTEREXAMPLES {
+        let excluded: Vec<AccessSet> = out.found.iter().map(singleton).collect();
+        let scope: Vec<Literal<'_>> = excluded.iter().map(Literal::NotIn).collect();
+        let verdicts = if wide {
+            broader(model, policy, &[kind], &scope, solver)
+        } else {
+            narrower(model, policy, &[kind], &scope, solver)
+        };
+        match verdicts.into_iter().next().map(|v| v.verdict) {
+            Some(Verdict::Counterexample(access)) if !out.found.contains(&access) => out.found.push(access),
+            Some(Verdict::Unknown(why)) => {
+                out.unknown = Some(why);
+                break;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+fn listed(d: Diagnostic, found: &[Access]) -> Diagnostic {
+    found.iter().fold(d, |d, a| d.counterexample(a.to_string()))
+}
+
 /// Validates `model` against `policy` for `target` (`appcontainer`, `mxc`).
 pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -> Report {
     let folded = fold_case(policy);
     let model = model.clone().into_policy(policy);
     let solver = Solver::new(timeout_ms);
-    let wide = broader(&model, &folded, &KINDS, &[], &solver);
-    let lost = narrower(&model, &folded, &KINDS, &[], &solver);
+    let wide: Vec<KindResult> = KINDS.iter().map(|&k| search(&model, &folded, k, true, &solver)).collect();
+    let lost: Vec<KindResult> = KINDS.iter().map(|&k| search(&model, &folded, k, false, &solver)).collect();
     let eval = Evaluator::new(&folded);
     let mut diagnostics = case_conflicts(policy, target);
-    for v in &wide {
-        match &v.verdict {
-            Verdict::Holds => {}
-            Verdict::Counterexample(access) => {
-                let mut d = Diagnostic::error(
-                    Code::LandlockBroader,
-                    format!("the {target} artifact allows `{access}`, which the policy denies"),
-                )
-                .counterexample(access.to_string())
-                .help(help(v.kind));
-                let decision = eval.decide(access);
-                if decision.denies.is_empty() {
-                    d = d.note("no rule of the policy allows it");
-                }
-                for (i, rule) in decision.denies.iter().enumerate() {
-                    let span = rule.origin(&folded).span;
-                    d = if i == 0 {
-                        d.primary(span, "the policy denies it here")
-                    } else {
-                        d.secondary(span, "and here")
-                    };
-                }
-                diagnostics.push(d);
+    for r in &wide {
+        if let Some(first) = r.found.first() {
+            let mut d = Diagnostic::error(
+                Code::LandlockBroader,
+                format!("the {target} artifact allows `{first}`, which the policy denies"),
+            )
+            .help(help(r.kind));
+            d = listed(d, &r.found);
+            let decision = eval.decide(first);
+            if decision.denies.is_empty() {
+                d = d.note("no rule of the policy allows it");
             }
-            Verdict::Unknown(why) => diagnostics.push(Diagnostic::error(
+            for (i, rule) in decision.denies.iter().enumerate() {
+                let span = rule.origin(&folded).span;
+                d = if i == 0 {
+                    d.primary(span, "the policy denies it here")
+                } else {
+                    d.secondary(span, "and here")
+                };
+            }
+            diagnostics.push(d);
+        }
+        if let Some(why) = &r.unknown {
+            diagnostics.push(Diagnostic::error(
                 Code::LandlockBroader,
                 format!(
                     "the {target} artifact could not be validated for {} accesses: {why}",
-                    kind_word(v.kind)
+                    kind_word(r.kind)
                 ),
-            )),
+            ));
         }
     }
-    for v in &lost {
-        match &v.verdict {
-            Verdict::Holds => {}
-            Verdict::Counterexample(access) => {
-                let mut d = Diagnostic::warning(
-                    Code::LandlockNarrower,
-                    format!("the {target} artifact denies `{access}`, which the policy allows"),
-                )
-                .counterexample(access.to_string())
-                .note(format!(
-                    "the agent loses this access, and possibly more {} accesses",
-                    kind_word(v.kind)
-                ));
-                for rule in eval.decide(access).allows.iter().take(3) {
-                    d = d.secondary(rule.origin(&folded).span, "allowed here");
-                }
-                diagnostics.push(d);
+    for r in &lost {
+        if let Some(first) = r.found.first() {
+            let mut d = Diagnostic::warning(
+                Code::LandlockNarrower,
+                format!("the {target} artifact denies `{first}`, which the policy allows"),
+            )
+            .note(format!(
+                "the agent loses these accesses, and possibly more {} accesses",
+                kind_word(r.kind)
+            ));
+            d = listed(d, &r.found);
+            for rule in eval.decide(first).allows.iter().take(3) {
+                d = d.secondary(rule.origin(&folded).span, "allowed here");
             }
-            Verdict::Unknown(why) => diagnostics.push(Diagnostic::warning(
+            diagnostics.push(d);
+        }
+        if let Some(why) = &r.unknown {
+            diagnostics.push(Diagnostic::warning(
                 Code::LandlockNarrower,
                 format!(
                     "what the {target} artifact denies of {} accesses is unknown: {why}",
-                    kind_word(v.kind)
+                    kind_word(r.kind)
                 ),
-            )),
+            ));
         }
     }
-    let validated = wide.iter().all(|v| v.verdict == Verdict::Holds);
+    let validated = wide.iter().all(KindResult::holds);
     Report { broader: wide, narrower: lost, diagnostics, validated }
 }
