@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 
 use corral_compiler::ir::{Effect, PathPattern, PathSet, Policy, Right, Rights, Segment, Set};
 
+use crate::paths::has_invalid_windows_char;
+
 /// What an entry covers below its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
@@ -43,12 +45,16 @@ pub struct Entries {
     pub partial: Vec<usize>,
 }
 
-/// The literal path and scope of a pattern, if it has one.
+/// The literal path and scope of a pattern, if it has one. A segment with
+/// a character Windows does not allow in a name (`\`, `:`, `"`, `<`, `>`,
+/// `|`, control characters) names no single Windows file (`a:b` is the
+/// stream `b` of `a`), so such a pattern has none either.
 pub fn classify(pattern: &PathPattern) -> Option<(Vec<String>, Scope)> {
     let mut segs = Vec::new();
     let mut iter = pattern.segments.iter().peekable();
     while let Some(seg) = iter.next() {
         match seg {
+            Segment::Literal(l) if has_invalid_windows_char(l) => return None,
             Segment::Literal(l) => segs.push(l.clone()),
             Segment::AnyDepth if iter.peek().is_none() => return Some((segs, Scope::Children)),
             _ => return None,
@@ -151,5 +157,7 @@ mod tests {
         assert_eq!(classify(&pat("/**")), Some((vec![], Scope::Children)));
         assert_eq!(classify(&pat("/**/.env")), None);
         assert_eq!(classify(&pat("/w/*.py")), None);
+        assert_eq!(classify(&pat("/w/a:b")), None);
+        assert_eq!(classify(&pat("/w/a\\b/**")), None);
     }
 }

@@ -171,6 +171,14 @@ fn a_deny_the_agent_could_create_must_exist_when_applied() {
 }
 
 #[test]
+fn a_deny_on_a_name_windows_reads_as_a_stream_is_not_enforced_and_reported() {
+    // `C:\work\a:b` is the stream `b` of the file `a`, readable under the tree.
+    let l = mxc(r#"policy p { allow read, list, exec under "/work"  deny read "/work/a:b" }"#);
+    assert_eq!(l.artifact["filesystem"]["deniedPaths"], Value::Null);
+    assert_eq!(counterexamples(&l, Code::LandlockBroader), ["read /work/a:b"]);
+}
+
+#[test]
 fn case_is_folded_so_a_deny_in_another_case_still_holds() {
     // `C:\work\proj\secret` lies inside `C:\work\Proj` on Windows.
     let src = r#"policy p { allow read, list, exec under "/work/Proj"  deny read, list, exec under "/work/proj/secret" }"#;
