@@ -524,7 +524,9 @@ function Add-CorralAce([string]$Path, [int]$Mask, [string]$Inheritance, [string]
         ));
     }
     s.push_str(
-        "\n# Per-package firewall rules: block what the capabilities open and the policy does not allow.\n",
+        "\n# Per-package firewall rules: block what the capabilities open and the policy does not allow.\n\
+         # Rules of an earlier apply are replaced.\n\
+         Get-NetFirewallRule -Group $Group -ErrorAction SilentlyContinue | Remove-NetFirewallRule\n",
     );
     for r in firewall {
         let (dir, port_flag) =

@@ -236,6 +236,45 @@ fn private_egress_without_ingress_is_broader_on_appcontainer() {
 }
 
 #[test]
+fn firewall_block_rules_are_the_complement_of_the_allowlist() {
+    let l = appcontainer(r#"policy p { allow connect tcp "192.0.2.0/24":443 }"#);
+    let rules: Vec<(String, String, String, Vec<String>)> = l.artifact["firewall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["direction"].as_str().unwrap().to_owned(),
+                r["protocol"].as_str().unwrap().to_owned(),
+                r["ports"].as_str().unwrap().to_owned(),
+                strings(&r["remoteAddresses"]),
+            )
+        })
+        .collect();
+    let ports: Vec<(&str, &str)> = rules.iter().map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(ports, [("TCP", "0-442"), ("TCP", "443"), ("TCP", "444-65535"), ("UDP", "Any")], "{rules:?}");
+    assert!(rules.iter().all(|r| r.0 == "outbound"));
+    // On 443 every internet address but the allowed /24 is blocked.
+    let on_443 = &rules[1].3;
+    assert!(
+        on_443.contains(&"192.0.3.0/24".to_owned()) && on_443.contains(&"192.0.0.0/23".to_owned()),
+        "{on_443:?}"
+    );
+    assert!(!on_443.iter().any(|c| c.starts_with("192.0.2.")), "{on_443:?}");
+    assert!(!on_443.iter().any(|c| c.starts_with("10.")), "private addresses are not opened at all");
+    assert_eq!(rules[0].3, rules[2].3);
+    // Read back, every address is held to the allowlist; only names, which a
+    // firewall cannot see, and the bind the capability opens are broader.
+    let broader = counterexamples(&l, Code::LandlockBroader);
+    for c in broader.iter().filter(|c| c.starts_with("connect")) {
+        let host = c.split(' ').nth(2).and_then(|e| e.rsplit_once(':')).map(|(h, _)| h).unwrap();
+        assert!(host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['), "{broader:?}");
+    }
+    assert!(broader.iter().any(|c| c.starts_with("connect")), "names are open: {broader:?}");
+    assert!(counterexamples(&l, Code::LandlockNarrower).is_empty(), "{:?}", l.diagnostics);
+}
+
+#[test]
 fn cidr_egress_becomes_an_exact_mxc_rule() {
     let l = mxc(r#"policy p { allow connect tcp "192.0.2.0/24":443 }"#);
     assert_eq!(
