@@ -259,11 +259,23 @@ fn endpoint_has_names(set: &EndpointSet) -> bool {
     }
 }
 
+/// The IPv4 addresses in the 128-bit space: `::ffff:0.0.0.0/96`.
+const V4: (u128, u128) = (0xffff_0000_0000, 0xffff_ffff_ffff);
+
 /// The smallest list of CIDRs covering exactly `ranges`, as text (IPv4
-/// ranges in dotted form).
+/// ranges in dotted form). No IPv6 CIDR contains the IPv4 block: firewalls
+/// and MXC read `::/64` as IPv6 only, so IPv4 is always written apart.
 pub fn cidrs(ranges: &Ranges) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut split = Vec::new();
     for &(lo, hi) in ranges {
+        for (a, b) in [(lo, hi.min(V4.0 - 1)), (lo.max(V4.0), hi.min(V4.1)), (lo.max(V4.1 + 1), hi)] {
+            if a <= b {
+                split.push((a, b));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (lo, hi) in split {
         let mut cur = lo;
         loop {
             // The largest aligned block 2^k starting at `cur` that fits.
@@ -323,6 +335,13 @@ mod tests {
         assert_eq!(host_addrs(&host_set(&private)), private);
         let internet = builtin_addrs("internet");
         assert_eq!(host_addrs(&host_set(&internet)), internet);
-        assert_eq!(cidrs(&all_addrs()), vec!["::/0".to_owned()]);
+        // IPv4 is written apart, and no IPv6 CIDR holds it.
+        let all = cidrs(&all_addrs());
+        assert!(all.contains(&"0.0.0.0/0".to_owned()), "{all:?}");
+        assert!(
+            !all.contains(&"::/0".to_owned()) && !all.iter().any(|c| c == "::/64" || c == "::/96"),
+            "{all:?}"
+        );
+        assert_eq!(host_addrs(&host_set(&all_addrs())), all_addrs());
     }
 }
