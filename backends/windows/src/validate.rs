@@ -331,6 +331,12 @@ pub fn mxc_model(config: &Value, mapper: &PathMapper, policy: &Policy) -> Model 
     if net["ingress"]["default"] == "allow" {
         peers = net::union(&peers, &net::builtin_addrs("private"));
     }
+    // MXC's ingress settings decide loopback and the LAN; inbound traffic
+    // from the internet is left to the `internetClientServer` capability.
+    let caps = config["processContainer"]["capabilities"].as_array();
+    if caps.into_iter().flatten().any(|c| c == "internetClientServer") {
+        peers = net::union(&peers, &net::builtin_addrs("internet"));
+    }
     if !peers.is_empty() {
         m.binds.push((Effect::Allow, Protos::BOTH, any_port(), None));
         m.binds.push((

@@ -299,6 +299,16 @@ fn cidr_egress_becomes_an_exact_mxc_rule() {
 }
 
 #[test]
+fn a_bind_capability_opens_every_port_to_its_peers_on_mxc() {
+    let l = mxc(r#"policy p { allow bind tcp 8443 from "198.51.100.0/24" }"#);
+    let caps = strings(&l.artifact["processContainer"]["capabilities"]);
+    assert_eq!(caps, ["internetClientServer"]);
+    let broader = counterexamples(&l, Code::LandlockBroader);
+    assert!(broader.iter().any(|c| c.starts_with("bind ")), "{broader:?}");
+    assert!(!l.validated);
+}
+
+#[test]
 fn names_without_a_proxy_are_lost_and_with_one_are_delegated() {
     let lost = mxc(r#"policy p { allow connect tcp "github.com":443 }"#);
     assert_eq!(counterexamples(&lost, Code::LandlockNarrower), ["connect tcp github.com:443"]);
