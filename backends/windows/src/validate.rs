@@ -331,12 +331,16 @@ pub fn mxc_model(config: &Value, mapper: &PathMapper, policy: &Policy) -> Model 
     if net["ingress"]["default"] == "allow" {
         peers = net::union(&peers, &net::builtin_addrs("private"));
     }
-    // MXC's ingress settings decide loopback and the LAN; inbound traffic
-    // from the internet is left to the `internetClientServer` capability.
-    let caps = config["processContainer"]["capabilities"].as_array();
-    if caps.into_iter().flatten().any(|c| c == "internetClientServer") {
-        peers = net::union(&peers, &net::builtin_addrs("internet"));
-    }
+    // Inbound traffic the capabilities open counts too: MXC has no ingress
+    // setting for the internet, and `privateNetworkClientServer`, which
+    // LAN egress needs in a process container, opens both directions.
+    let caps: Vec<&str> = config["processContainer"]["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    peers = net::union(&peers, &appcontainer::inbound_reach(&caps));
     if !peers.is_empty() {
         m.binds.push((Effect::Allow, Protos::BOTH, any_port(), None));
         m.binds.push((

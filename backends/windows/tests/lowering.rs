@@ -287,14 +287,14 @@ fn cidr_egress_becomes_an_exact_mxc_rule() {
     assert!(l.validated && l.exact, "{:?}", l.diagnostics);
     // `::/1` holds the IPv4 addresses (as `::ffff:a.b.c.d`); MXC reads an
     // IPv6 CIDR as IPv6 only, so IPv4 is written apart.
-    let v6 = mxc(r#"policy p { allow connect tcp ("::/1" - loopback):443 }"#);
+    let v6 = mxc(r#"policy p { allow connect tcp ("::/1" - loopback - private - linklocal):443 }"#);
     let to: Vec<&str> = v6.artifact["network"]["egress"]["allow"][0]["to"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["cidr"].as_str().unwrap())
         .collect();
-    assert!(to.contains(&"128.0.0.0/1") && !to.contains(&"::/1") && !to.contains(&"::/64"), "{to:?}");
+    assert!(to.contains(&"224.0.0.0/3") && !to.contains(&"::/1") && !to.contains(&"::/64"), "{to:?}");
     assert!(v6.validated && v6.exact, "{:?}", v6.diagnostics);
 }
 
@@ -306,6 +306,15 @@ fn a_bind_capability_opens_every_port_to_its_peers_on_mxc() {
     let broader = counterexamples(&l, Code::LandlockBroader);
     assert!(broader.iter().any(|c| c.starts_with("bind ")), "{broader:?}");
     assert!(!l.validated);
+}
+
+#[test]
+fn lan_egress_opens_lan_ingress_on_mxc_too() {
+    let l = mxc(r#"policy p { allow connect tcp "10.20.0.0/16":5432 }"#);
+    assert_eq!(l.artifact["network"]["ingress"]["default"], "deny");
+    assert_eq!(strings(&l.artifact["processContainer"]["capabilities"]), ["privateNetworkClientServer"]);
+    let broader = counterexamples(&l, Code::LandlockBroader);
+    assert!(broader.iter().all(|c| c.starts_with("bind ")) && !broader.is_empty(), "{broader:?}");
 }
 
 #[test]
