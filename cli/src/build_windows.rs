@@ -20,6 +20,9 @@ pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) 
         Target::Mxc => "mxc",
         _ => return None,
     };
+    if args.profile_dir.trim_end_matches('\\').is_empty() {
+        return Some(common::usage_error("`--profile-dir` is empty"));
+    }
     let options = WindowsOptions {
         drive: args.drive.to_ascii_uppercase(),
         profile_dir: args.profile_dir.clone(),

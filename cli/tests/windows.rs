@@ -137,6 +137,8 @@ fn mxc_build_writes_a_config_with_the_options() {
     assert_eq!(report["validated"], true);
     assert_eq!(report["config"], config);
     assert!(dir.path().join("out/mxc.txt").exists());
-    let bad = build(dir.path(), src, "mxc", &["--drive", "CD"]);
-    assert_eq!(bad.status.code(), Some(2));
+    for bad in [&["--drive", "CD"], &["--drive", "1"], &["--profile-dir", ""]] {
+        let out = build(dir.path(), src, "mxc", bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
 }
