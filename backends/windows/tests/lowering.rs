@@ -542,3 +542,37 @@ fn literal_trees_are_always_validated() {
         }
     }
 }
+
+/// Trees, children and single paths with rights Windows grants apart
+/// (`read, list`; `write, create`; `delete`; `exec`), allowed and denied at
+/// random: the AppContainer artifact never permits more than the policy.
+#[test]
+fn appcontainer_trees_with_separate_rights_are_validated() {
+    let paths = ["/a", "/a/b", "/a/B/c", "/e", "~/x", "~"];
+    let rights =
+        ["read, list", "write, create", "delete", "exec", "read, list, exec", "read, list, write, create"];
+    let mut seed: u64 = 0xacce55;
+    let mut next = |n: usize| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        usize::try_from(seed >> 33).unwrap() % n
+    };
+    for round in 0..48 {
+        let rules: Vec<String> = (0..1 + next(4))
+            .map(|_| {
+                let effect = if next(3) == 0 { "deny" } else { "allow" };
+                let (path, r) = (paths[next(paths.len())], rights[next(rights.len())]);
+                match next(3) {
+                    0 => format!("{effect} {r} under \"{path}\""),
+                    1 => format!("{effect} {r} \"{path}/**\""),
+                    // Adding entries is a directory's write bit: on a
+                    // single object only rights without it are exact.
+                    _ if r.contains("write") => format!("{effect} {r} under \"{path}\""),
+                    _ => format!("{effect} {r} \"{path}\""),
+                }
+            })
+            .collect();
+        let src = format!("policy p {{ {} }}", rules.join("  "));
+        let a = appcontainer(&src);
+        assert!(a.validated, "round {round}: {src}\n{:?}", a.diagnostics);
+    }
+}
