@@ -621,8 +621,10 @@ fn summary(
         manifest["uiLimits"]["maskHex"].as_str().unwrap_or_default(),
         flags.iter().map(|f| f.trim_start_matches("JOB_OBJECT_UILIMIT_")).collect::<Vec<_>>().join(", ")
     ));
-    if !options.lpac {
-        out.push_str("note: default ACLs that grant ALL APPLICATION PACKAGES (system directories) are outside the model; `--lpac` drops most\n");
+    if options.lpac {
+        out.push_str("note: existing grants to ALL RESTRICTED APPLICATION PACKAGES (S-1-15-2-2) are outside the model\n");
+    } else {
+        out.push_str("note: existing grants to ALL APPLICATION PACKAGES (S-1-15-2-1; system directories) are outside the model; `--lpac` drops most\n");
     }
     out.push_str(&report.summary_lines());
     out.push_str(&validate::exact_line(diagnostics));
