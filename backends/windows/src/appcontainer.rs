@@ -510,10 +510,24 @@ function Add-CorralAce([string]$Path, [int]$Mask, [string]$Inheritance, [string]
     Set-Acl -LiteralPath $target -AclObject $acl
 }
 
-# File ACEs (Windows orders explicit denies before allows in each DACL).
 "#,
     );
-    for a in aces {
+    // Nothing is changed when a deny cannot be applied.
+    let required: BTreeSet<&str> = aces.iter().filter(|a| a.must_exist).map(|a| a.path.as_str()).collect();
+    if !required.is_empty() {
+        s.push_str("# Denied paths the agent could create: all must exist before anything is changed.\n");
+        for p in &required {
+            s.push_str(&format!(
+                "if (-not (Test-Path -LiteralPath ([Environment]::ExpandEnvironmentVariables({})))) {{ throw \"corral: {} does not exist; its deny cannot be applied and the agent could create it\" }}\n",
+                ps_quote(p),
+                p.replace('"', "`\"").replace('$', "`$"),
+            ));
+        }
+        s.push('\n');
+    }
+    s.push_str("# File ACEs, denies first (Windows orders explicit denies before allows in each DACL).\n");
+    let (denies, allows): (Vec<&Ace>, Vec<&Ace>) = aces.iter().partition(|a| a.deny);
+    for a in denies.into_iter().chain(allows) {
         s.push_str(&format!(
             "Add-CorralAce -Path {} -Mask 0x{:08X} -Inheritance '{}' -Type '{}' -MustExist ${}\n",
             ps_quote(&a.path),

@@ -162,6 +162,11 @@ fn a_deny_the_agent_could_create_must_exist_when_applied() {
     assert!(must.contains(&(r"C:\srv\key".to_owned(), true)), "{must:?}");
     assert!(must.contains(&(r"C:\etc\shadow".to_owned(), false)), "{must:?}");
     let apply = &l.scripts[0].1;
+    // Checked before any ACE is written, and denies are written first.
+    let check = apply.find(r"ExpandEnvironmentVariables('C:\srv\key')").expect("a check");
+    let first_deny = apply.find("-Type 'Deny'").unwrap();
+    let first_allow = apply.find("-Type 'Allow'").unwrap();
+    assert!(check < first_deny && first_deny < first_allow, "{apply}");
     assert!(
         apply.contains(
             r"-Path 'C:\srv\key' -Mask 0x00010009 -Inheritance 'none' -Type 'Deny' -MustExist $true"
