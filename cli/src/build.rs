@@ -10,12 +10,19 @@ use corral_verifier::refine::Verdict;
 use serde_json::json;
 
 use crate::common::select_policy;
+
+#[path = "build_windows.rs"]
+mod windows;
 use crate::common::{self, CompileArgs, EXIT_FAIL, EXIT_OK, Format};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     /// A Landlock ruleset (landlockconfig JSON) for Linux.
     Landlock,
+    /// A Windows AppContainer manifest with apply and revert scripts.
+    Appcontainer,
+    /// A Microsoft Execution Containers (MXC) ContainerConfig 0.8.0-alpha.
+    Mxc,
 }
 
 #[derive(Args, Debug)]
@@ -45,6 +52,15 @@ pub struct BuildArgs {
     /// is unknown, and the artifact is then not validated.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout_ms: u32,
+    /// Windows targets: launch as a least-privilege AppContainer (LPAC).
+    #[arg(long)]
+    lpac: bool,
+    /// Windows targets: the drive of absolute paths outside the home (`/usr` → `C:\usr`).
+    #[arg(long, value_name = "LETTER", default_value_t = 'C', value_parser = parse_drive)]
+    drive: char,
+    /// Windows targets: the Windows directory `~` stands for.
+    #[arg(long, value_name = "DIR", default_value = "%USERPROFILE%")]
+    profile_dir: String,
     #[command(flatten)]
     compile: CompileArgs,
     /// Output format.
@@ -62,10 +78,12 @@ pub fn run(args: &BuildArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
+    if let Some(code) = windows::run(args, policy, &compilation) {
+        return code;
+    }
     if !args.root.is_dir() {
         return common::usage_error(&format!("`--root {}` is not a directory", args.root.display()));
     }
-    let Target::Landlock = args.target;
     let abi = args.abi.unwrap_or(LATEST_ABI);
     let options = corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
     let lowering = lower(policy, &args.root, &options);
@@ -128,6 +146,14 @@ pub fn run(args: &BuildArgs) -> u8 {
         })),
     }
     if refused { EXIT_FAIL } else { EXIT_OK }
+}
+
+fn parse_drive(s: &str) -> Result<char, String> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_alphabetic() => Ok(c.to_ascii_uppercase()),
+        _ => Err(format!("expected a drive letter, found `{s}`")),
+    }
 }
 
 /// One kind's verdicts: `proved`, `broader` (with the access) or

@@ -9,6 +9,7 @@ mod common;
 mod eval;
 mod fmt;
 mod run;
+mod sid;
 
 use std::process::ExitCode;
 
@@ -26,7 +27,7 @@ struct Cli {
 enum Command {
     /// Parse, resolve, type-check and lower policies; report every problem.
     Check(check::CheckArgs),
-    /// Lower a policy to an enforcement artifact (Landlock).
+    /// Lower a policy to an enforcement artifact (Landlock, AppContainer, MXC).
     Build(build::BuildArgs),
     /// Decide one access with the concrete evaluator and name the deciding rules.
     Eval(eval::EvalArgs),
@@ -34,6 +35,8 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Enforce a policy with Landlock and run a command inside it.
     Run(run::RunArgs),
+    /// Windows SIDs of AppContainer capabilities and profiles.
+    Sid(sid::SidArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Sid(args) => sid::run(&args),
     };
     ExitCode::from(code)
 }

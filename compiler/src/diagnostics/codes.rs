@@ -86,6 +86,7 @@ codes! {
     LandlockBroader = "C3001", "landlock-broader", "a Landlock ruleset that would allow an access the policy denies";
     LandlockNarrower = "C3002", "landlock-narrower", "a Landlock ruleset that denies accesses the policy allows";
     LandlockUnsupported = "C3003", "landlock-unsupported", "a rule Landlock cannot enforce at the chosen ABI";
+    WindowsIsolationWeaker = "C3010", "windows-isolation-weaker", "a Windows artifact that isolates the agent less than the policy's `isolation`";
     RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
     DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";
     UnmatchablePattern = "C4003", "unmatchable-pattern", "a pattern or rule that matches no well-formed path";

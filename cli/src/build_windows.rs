@@ -1,0 +1,100 @@
+//! `corral build --target appcontainer|mxc`: the Windows arms of `build`
+//! (a child module of `build.rs`, so that it reads the same arguments).
+
+use std::path::{Path, PathBuf};
+
+use corral_backend_windows::{Lowering, WindowsOptions, lower_to_appcontainer, lower_to_mxc};
+use corral_compiler::Compilation;
+use corral_compiler::diagnostics::Severity;
+use corral_compiler::diagnostics::render::render_json;
+use corral_compiler::ir::Policy;
+use serde_json::json;
+
+use super::{BuildArgs, Target};
+use crate::common::{self, EXIT_FAIL, EXIT_OK, Format};
+
+/// Builds for a Windows target; `None` when the target is another.
+pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) -> Option<u8> {
+    let target = match args.target {
+        Target::Appcontainer => "appcontainer",
+        Target::Mxc => "mxc",
+        _ => return None,
+    };
+    if args.profile_dir.trim_end_matches('\\').is_empty() {
+        return Some(common::usage_error("`--profile-dir` is empty"));
+    }
+    let options = WindowsOptions {
+        drive: args.drive.to_ascii_uppercase(),
+        profile_dir: args.profile_dir.clone(),
+        lpac: args.lpac,
+        ..WindowsOptions::default()
+    };
+    let home = &compilation.program.home;
+    let lowering = match args.target {
+        Target::Appcontainer => lower_to_appcontainer(policy, home, &options),
+        _ => lower_to_mxc(policy, home, &options),
+    };
+    let diags = &lowering.diagnostics;
+    let errors = common::count(diags, Severity::Error);
+    let refused = errors > 0 && !args.accept_broader;
+    let written = if refused { Ok(Vec::new()) } else { write_artifacts(&args.out, target, &lowering) };
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Some(EXIT_FAIL);
+        }
+    };
+    match args.format {
+        Format::Human => {
+            common::print_human(diags, compilation.sources());
+            if refused {
+                eprintln!(
+                    "error: the {target} artifact would be broader than the policy; nothing was written (pass `--accept-broader` to write it anyway)"
+                );
+            } else {
+                eprint!("{}", lowering.summary);
+                for path in &written {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+        }
+        Format::Json => common::print_json(&json!({
+            "version": 1,
+            "file": args.file.display().to_string(),
+            "policy": policy.name,
+            "target": target,
+            "exact": lowering.exact,
+            "validated": lowering.validated,
+            "validation": lowering.validation,
+            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "config": lowering.artifact,
+            "diagnostics": render_json(diags, compilation.sources()),
+            "summary": {
+                "errors": errors,
+                "warnings": common::count(diags, Severity::Warning),
+                "ok": !refused,
+            },
+        })),
+    }
+    Some(if refused { EXIT_FAIL } else { EXIT_OK })
+}
+
+/// Writes `TARGET.json`, the scripts and `TARGET.txt` into `out`.
+fn write_artifacts(out: &Path, target: &str, lowering: &Lowering) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
+    let text =
+        serde_json::to_string_pretty(&lowering.artifact).map_err(|e| format!("cannot write JSON: {e}"))?;
+    let mut files = vec![(format!("{target}.json"), format!("{text}\n"))];
+    for (name, script) in &lowering.scripts {
+        files.push(((*name).to_owned(), script.clone()));
+    }
+    files.push((format!("{target}.txt"), lowering.summary.clone()));
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let path = out.join(name);
+        std::fs::write(&path, content).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
