@@ -21,6 +21,17 @@ pub use smt::Stats;
 
 use std::time::{Duration, Instant};
 
+/// Runs `work` with a z3 context of its own. z3 keeps state from one
+/// query to the next within a context, and which model it returns (so
+/// which counterexample is shown) can depend on the queries asked before.
+/// Everything whose output must be the same bytes for the same input — a
+/// `check`, a backend's translation validation — runs isolated, so that it
+/// does not depend on what ran earlier in the process. A context costs a
+/// few milliseconds: isolate whole jobs, not single queries.
+pub fn isolated<R: Send + Sync>(work: impl FnOnce() -> R + Send + Sync) -> R {
+    z3::with_z3_config(&z3::Config::new(), work)
+}
+
 /// Searches for accesses with z3, one query at a time.
 #[derive(Clone, Debug)]
 pub struct Solver {

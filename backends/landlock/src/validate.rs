@@ -132,6 +132,16 @@ impl Proof {
 /// permits nothing `policy` denies outside `gaps`, and finds what the
 /// agent loses.
 pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeout_ms: u32) -> Vec<Proof> {
+    corral_verifier::isolated(|| prove_isolated(policy, model, kinds, gaps, timeout_ms))
+}
+
+fn prove_isolated(
+    policy: &Policy,
+    model: &Policy,
+    kinds: &[Kind],
+    gaps: &Gaps,
+    timeout_ms: u32,
+) -> Vec<Proof> {
     let solver = Solver::new(timeout_ms);
     let tcp = corral_compiler::ir::Protos { tcp: true, udp: false };
     let any = corral_compiler::ir::host::builtin_set("any").unwrap_or(corral_compiler::ir::Set::Empty);

@@ -647,8 +647,14 @@ pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -
     let folded = fold_case(policy);
     let model = model.clone().into_policy(policy);
     let solver = Solver::new(timeout_ms);
-    let wide: Vec<KindResult> = KINDS.iter().map(|&k| search(&model, &folded, k, true, &solver)).collect();
-    let lost: Vec<KindResult> = KINDS.iter().map(|&k| search(&model, &folded, k, false, &solver)).collect();
+    // One z3 context for the whole validation: the counterexamples go into
+    // the artifact's summary and must not depend on earlier work.
+    let (wide, lost): (Vec<KindResult>, Vec<KindResult>) = corral_verifier::isolated(|| {
+        (
+            KINDS.iter().map(|&k| search(&model, &folded, k, true, &solver)).collect(),
+            KINDS.iter().map(|&k| search(&model, &folded, k, false, &solver)).collect(),
+        )
+    });
     let eval = Evaluator::new(&folded);
     let mut diagnostics = case_conflicts(policy, target);
     for r in &wide {

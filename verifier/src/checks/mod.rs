@@ -38,6 +38,10 @@ impl Default for CheckOptions {
 /// Proves everything about every policy of `program`; returns the findings
 /// sorted by position.
 pub fn verify_program(program: &Program, options: &CheckOptions) -> Vec<Diagnostic> {
+    crate::isolated(|| verify_isolated(program, options))
+}
+
+fn verify_isolated(program: &Program, options: &CheckOptions) -> Vec<Diagnostic> {
     let solver = Solver::new(options.timeout_ms);
     let mut out = Vec::new();
     for policy in &program.policies {

@@ -28,7 +28,7 @@ use crate::paths::problem::{Atom, Expr, Lit, Matcher, Problem};
 
 /// Above this many live patterns the pairwise lemmas are left out (their
 /// number grows with the square).
-const MAX_RELATED: usize = 2_000;
+const MAX_RELATED: usize = 400;
 
 /// `p ⊆ q`, when it shows syntactically: equal patterns; `q` a literal
 /// prefix then a final `**` that `p` extends; `q` a `**` then fixed
@@ -260,17 +260,29 @@ pub(crate) fn skeleton_satisfiable(problem: &Problem, timeout_ms: u32) -> Option
         }
         cases.push(F::and(parts));
     }
-    let formula = F::and([F::or(cases), sk.relations()]);
+    let formula = F::or(cases);
     let term = match formula {
         F::Const(b) => return Some(b),
         F::Term(t) => t,
     };
     let atoms = sk.atoms.iter().filter(|a| matches!(a, Some(F::Term(_)))).count();
-    super::check(&term, atoms, timeout_ms, |_, result| match result {
-        SatResult::Sat => Some(true),
-        SatResult::Unsat => Some(false),
-        SatResult::Unknown => None,
-    })
+    let decide = |term: &Bool| {
+        super::check(term, atoms, timeout_ms, |_, result| match result {
+            SatResult::Sat => Some(true),
+            SatResult::Unsat => Some(false),
+            SatResult::Unknown => None,
+        })
+    };
+    // Without the lemmas first: that settles most assertions, and the
+    // lemmas grow with the square of the patterns. Then with them, when
+    // there are few enough.
+    match decide(&term) {
+        Some(true) if atoms <= MAX_RELATED => match sk.relations() {
+            F::Const(true) => Some(true),
+            lemmas => decide(&Bool::and(&[term.clone(), lemmas.into_bool()])),
+        },
+        answer => answer,
+    }
 }
 
 #[cfg(test)]

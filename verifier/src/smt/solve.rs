@@ -51,15 +51,7 @@ fn solver_with(formula: &F, timeout_ms: u32) -> z3::Solver {
 
 /// Searches for an access satisfying every literal; a found access is
 /// replayed before it is returned.
-///
-/// Each search runs in a fresh z3 context: a context reused across queries
-/// keeps state that changes which model z3 returns, and counterexamples
-/// end up in artifacts, which must be the same bytes for the same input.
 pub(crate) fn search(query: &Query<'_>, timeout_ms: u32, prefilter: bool) -> (Outcome, Stats) {
-    z3::with_z3_config(&z3::Config::new(), || search_here(query, timeout_ms, prefilter))
-}
-
-fn search_here(query: &Query<'_>, timeout_ms: u32, prefilter: bool) -> (Outcome, Stats) {
     let encoded = match encode(query, prefilter) {
         Ok(e) => e,
         Err(reason) => return (Outcome::Unknown(reason), Stats::default()),
