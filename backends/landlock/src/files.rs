@@ -395,16 +395,19 @@ impl Walk<'_, '_> {
         for (atom, p) in reach {
             let rule = self.reach_rules.get(*atom).copied().unwrap_or_default();
             // A glob's future matches, or a path named literally that does
-            // not exist (nothing can be granted on it).
-            let Some(rest) = p.wildcard_rest_sample().or_else(|| p.literal_rest()) else { continue };
-            let first = rest.split('/').next().unwrap_or_default();
-            if names.contains(&first) {
-                continue;
-            }
-            let sample = child_path(segs, &rest);
-            if self.permits(sample.clone()) {
-                self.out.narrower.insert(format!("{right} {sample}"));
-                self.out.narrower_rules.insert(rule);
+            // not exist (nothing can be granted on it); braces name each of
+            // their alternatives.
+            for rest in p.rest_samples() {
+                let first = rest.split('/').next().unwrap_or_default();
+                if names.contains(&first) {
+                    continue;
+                }
+                let sample = child_path(segs, &rest);
+                if self.permits(sample.clone()) {
+                    self.out.narrower.insert(format!("{right} {sample}"));
+                    self.out.narrower_rules.insert(rule);
+                    break;
+                }
             }
         }
     }

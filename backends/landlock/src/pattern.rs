@@ -157,22 +157,39 @@ fn close(pattern: &Compiled, mut states: u128) -> u128 {
     states
 }
 
+/// Most samples [`Prefix::rest_samples`] gives.
+const MAX_SAMPLES: usize = 16;
+
 impl Prefix<'_> {
-    /// The rest of the pattern when it is literal segments only (it names
-    /// one path below), e.g. `b/new.txt` for `/a/b/new.txt` read at `/a`.
-    pub fn literal_rest(&self) -> Option<String> {
+    /// Concrete rests of the pattern below the path read, for finding what
+    /// is lost: the literal rest, or one sample per combination of brace
+    /// alternatives (`{f.txt,new.txt}` gives both), other wildcards
+    /// sampled once. At most [`MAX_SAMPLES`].
+    pub fn rest_samples(&self) -> Vec<String> {
         let segs = &self.pattern.source;
-        (0..segs.len()).filter(|s| self.states & (1 << s) != 0).find_map(|s| {
-            let rest = &segs[s..];
-            let names: Option<Vec<&str>> = rest
+        let Some(s) = (0..segs.len()).find(|s| self.states & (1 << s) != 0) else { return Vec::new() };
+        let mut out: Vec<String> = vec![String::new()];
+        for seg in &segs[s..] {
+            let options: Vec<String> = match seg {
+                Segment::Literal(l) => vec![l.clone()],
+                Segment::AnyDepth => vec!["new".to_owned()],
+                Segment::Glob(parts) => match expand_braces(parts, MAX_SAMPLES) {
+                    Some(alts) => alts.iter().map(|a| sample_parts(a)).collect(),
+                    None => vec![sample_parts(parts)],
+                },
+            };
+            out = out
                 .iter()
-                .map(|seg| match seg {
-                    Segment::Literal(l) => Some(l.as_str()),
-                    _ => None,
+                .flat_map(|head| {
+                    options
+                        .iter()
+                        .map(move |o| if head.is_empty() { o.clone() } else { format!("{head}/{o}") })
                 })
+                .take(MAX_SAMPLES)
                 .collect();
-            names.map(|n| n.join("/"))
-        })
+        }
+        out.retain(|r| !r.is_empty());
+        out
     }
 }
 
