@@ -490,7 +490,8 @@ fn run_child(file: &Path, args: &[String], attempts: &[Attempt], helper: &str) -
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut outcomes = Vec::new();
-    for line in stdout.lines().filter_map(|l| l.strip_prefix("corral-attempt ")) {
+    // libtest may print `test sandboxed_child ... ` before the first line.
+    for line in stdout.lines().filter_map(|l| l.split_once("corral-attempt ").map(|(_, r)| r)) {
         let (i, outcome) = line.split_once(' ').unwrap();
         assert_eq!(i.parse::<usize>().unwrap(), outcomes.len(), "{}", text(&out));
         match outcome {
