@@ -13,13 +13,7 @@
 //! `CORRAL_KERNEL_CHILD`; it prints one `corral-attempt N allowed|denied`
 //! line per access. See `docs/testing.md` for seeds and counts.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stderr,
-    clippy::print_stdout
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr, clippy::print_stdout)]
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -264,9 +258,8 @@ impl Ports {
             std::thread::spawn(move || for _ in accepting.incoming() {});
             listeners.push(l);
         }
-        let bind = (0..3)
-            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-            .collect();
+        let bind =
+            (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
         Ports { _listeners: listeners, connect, bind }
     }
 }
@@ -748,7 +741,9 @@ fn check_policy(
 ) -> Vec<String> {
     let compilation = compile(file, home);
     let policy = compilation.program.policies.iter().find(|p| p.name == name).unwrap();
+    let started = Instant::now();
     let lowering = lower_to_landlock(policy, Path::new("/"), LATEST_ABI);
+    let lowered = started.elapsed();
     let attempts = plan(rng, e, ports, ATTEMPTS);
     let args = vec!["--policy".to_owned(), name.to_owned(), "--home".to_owned(), home.to_owned()];
     let (outcomes, out) = run_child(file, &args, &attempts, child, &lowering.summary);
@@ -756,7 +751,10 @@ fn check_policy(
         // Only a walk cut short by the entry budget, which the lowering
         // reports (C3002), may leave the child's own program ungranted.
         assert!(
-            lowering.diagnostics.iter().any(|d| d.code == Code::LandlockNarrower && d.message.contains("too deep")),
+            lowering
+                .diagnostics
+                .iter()
+                .any(|d| d.code == Code::LandlockNarrower && d.message.contains("too deep")),
             "the sandbox did not let the child start under {}\n{}\n{}",
             file.display(),
             text(&out),
@@ -769,6 +767,13 @@ fn check_policy(
         tally.unrunnable += 1;
         return Vec::new();
     };
+    if lowered.as_secs() >= 1 {
+        eprintln!(
+            "slow: policy `{name}` of {}: lowered in {lowered:.1?}, run in {:.1?}",
+            file.display(),
+            started.elapsed() - lowered
+        );
+    }
     tally.policies += 1;
     tally.exact += usize::from(lowering.exact);
     let mismatches = compare(policy, home, &lowering, &attempts, &outcomes, tally);
@@ -781,7 +786,12 @@ fn check_policy(
         file.display(),
         lowering.exact,
         mismatches.join("\n"),
-        lowering.diagnostics.iter().map(|d| format!("{}: {} {:?}", d.code.as_str(), d.message, d.counterexamples)).collect::<Vec<_>>().join("\n"),
+        lowering
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {} {:?}", d.code.as_str(), d.message, d.counterexamples))
+            .collect::<Vec<_>>()
+            .join("\n"),
         lowering.summary,
         text(&out)
     )]
@@ -829,7 +839,9 @@ fn random_policies_match_the_kernel() {
                     std::fs::remove_dir_all(&root).unwrap();
                     let mut total = total.lock().unwrap();
                     total.0.add(&tally);
-                    total.1.extend(failures.into_iter().map(|f| format!("seed {seed}, policy #{index}: {f}")));
+                    total
+                        .1
+                        .extend(failures.into_iter().map(|f| format!("seed {seed}, policy #{index}: {f}")));
                 }
             });
         }
@@ -837,7 +849,12 @@ fn random_policies_match_the_kernel() {
     let (tally, failures) = total.into_inner().unwrap();
     eprintln!("random policies: {tally:?} in {:.1?}", started.elapsed());
     assert!(failures.is_empty(), "{} policies with mismatches:\n{}", failures.len(), failures.join("\n\n"));
-    assert!(tally.exact >= wanted, "only {} of {} policies were exact: {tally:?}", tally.exact, tally.policies);
+    assert!(
+        tally.exact >= wanted,
+        "only {} of {} policies were exact: {tally:?}",
+        tally.exact,
+        tally.policies
+    );
     assert!(tally.asserted >= 20 * wanted, "{tally:?}");
 }
 
@@ -972,7 +989,8 @@ fn example_policies_match_the_kernel() {
         let probe = scratch("run-example-");
         let file = probe.path().join("example.corral");
         std::fs::write(&file, &source).unwrap();
-        let names: Vec<String> = compile(&file, "/home/u").program.policies.iter().map(|p| p.name.clone()).collect();
+        let names: Vec<String> =
+            compile(&file, "/home/u").program.policies.iter().map(|p| p.name.clone()).collect();
         assert!(!names.is_empty(), "{}", example.display());
         jobs.extend(names.into_iter().map(|name| (example.clone(), source.clone(), name)));
     }
