@@ -33,8 +33,7 @@ fn exact_case(rules: &str, line: &str, access: &str) {
     let lowering = lower_to_landlock(policy, Path::new("/"), LATEST_ABI);
     let attempt = Attempt { line: line.replace('@', &root), access: access.replace('@', &root) };
     let args = ["--home".to_owned(), root.clone()];
-    let (outcomes, out) =
-        run_child(&file, &args, std::slice::from_ref(&attempt), &[helper], &lowering.summary);
+    let (outcomes, out) = run_child(&file, &args, std::slice::from_ref(&attempt), &[helper]);
     let outcomes = outcomes.unwrap_or_else(|| panic!("the child did not start\n{}", text(&out)));
     let evaluator = is_permitted(policy, &Access::parse(&attempt.access, &root).unwrap());
     assert!(lowering.exact, "{}", lowering.summary);
