@@ -298,7 +298,15 @@ pub struct Attempt {
 /// Random accesses over `e`, at most one that changes each entry, and never
 /// one that another access's success or failure could turn into ENOENT,
 /// EEXIST or ENOTEMPTY.
-pub fn plan(rng: &mut Rng, e: &Entries, ports: &Ports, n: usize) -> Vec<Attempt> {
+/// `permitted` (the evaluator) biases the choice: most accesses a policy
+/// names are denied, so a denied candidate is redrawn three times in five.
+pub fn plan(
+    rng: &mut Rng,
+    e: &Entries,
+    ports: &Ports,
+    n: usize,
+    permitted: &dyn Fn(&str) -> bool,
+) -> Vec<Attempt> {
     let mut out = Vec::new();
     // Entries a delete or truncation may have changed, and directories that
     // may have gained an entry.
@@ -316,6 +324,7 @@ pub fn plan(rng: &mut Rng, e: &Entries, ports: &Ports, n: usize) -> Vec<Attempt>
         let dirs = live(&e.dirs, &changed);
         let readable = [&files[..], &scripts[..]].concat();
         let kind = rng.below(14);
+        let before = (changed.clone(), grown.clone(), made.clone());
         let attempt = match kind {
             0 | 1 if !readable.is_empty() => {
                 let p = rng.pick(&readable).clone();
@@ -386,7 +395,11 @@ pub fn plan(rng: &mut Rng, e: &Entries, ports: &Ports, n: usize) -> Vec<Attempt>
             _ => None,
         };
         if let Some((line, access)) = attempt {
-            // A file truncated or appended to stays readable; a deleted one is gone.
+            if !permitted(&access) && rng.chance(60) {
+                (changed, grown, made) = before;
+                continue;
+            }
+            // A truncated file is left alone afterwards; a deleted one is gone.
             if line.starts_with("truncate") {
                 changed.insert(line["truncate ".len()..].to_owned());
             }

@@ -15,7 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr, clippy::print_stdout)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -32,6 +32,11 @@ use corral_compiler::{Options, compile_file};
 const CHILD_ENV: &str = "CORRAL_KERNEL_CHILD";
 /// Accesses attempted per policy.
 const ATTEMPTS: usize = 24;
+/// The child's operations (see `child.rs`).
+const OPERATIONS: [&str; 14] = [
+    "read", "list", "append", "truncate", "create", "mkdir", "symlink", "link", "socket", "unlink", "rmdir",
+    "exec", "connect", "bind",
+];
 
 mod child;
 mod examples;
@@ -59,6 +64,9 @@ struct Tally {
     /// Policies under which the child could not start (the lowering's
     /// walk ran out of its entry budget).
     unrunnable: usize,
+    /// Per child operation (`read`, `mkdir`, `connect`, …), how many
+    /// asserted attempts the kernel denied and allowed.
+    by_operation: BTreeMap<String, [usize; 2]>,
 }
 
 impl Tally {
@@ -70,6 +78,11 @@ impl Tally {
         self.excused += other.excused;
         self.known += other.known;
         self.unrunnable += other.unrunnable;
+        for (op, [denied, allowed]) in &other.by_operation {
+            let mine = self.by_operation.entry(op.clone()).or_default();
+            mine[0] += denied;
+            mine[1] += allowed;
+        }
     }
 }
 
@@ -268,6 +281,8 @@ fn compare(
             continue;
         }
         tally.asserted += 1;
+        let op = a.line.split(' ').next().unwrap_or_default().to_owned();
+        tally.by_operation.entry(op).or_default()[usize::from(kernel)] += 1;
         if kernel != evaluator {
             mismatches.push(format!(
                 "`{}` (child: `{}`): kernel {}, evaluator {}",
@@ -358,7 +373,8 @@ fn check_policy(
     let compilation = compile(file, home);
     let policy = compilation.program.policies.iter().find(|p| p.name == name).unwrap();
     let started = Instant::now();
-    let attempts = plan(rng, e, ports, ATTEMPTS);
+    let permitted = |access: &str| is_permitted(policy, &Access::parse(access, home).unwrap());
+    let attempts = plan(rng, e, ports, ATTEMPTS, &permitted);
     let args = vec!["--policy".to_owned(), name.to_owned(), "--home".to_owned(), home.to_owned()];
     let (outcomes, out) = run_child(file, &args, &attempts, child);
     let report = report(&out);
@@ -460,4 +476,12 @@ fn random_policies_match_the_kernel() {
         tally.policies
     );
     assert!(tally.asserted >= 20 * wanted, "{tally:?}");
+    // Every operation was checked both ways: allowed and denied.
+    for op in OPERATIONS {
+        let [denied, allowed] = tally.by_operation.get(op).copied().unwrap_or_default();
+        assert!(
+            denied > 0 && allowed > 0,
+            "`{op}` was denied {denied} and allowed {allowed} times: {tally:?}"
+        );
+    }
 }
