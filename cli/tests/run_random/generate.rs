@@ -6,8 +6,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-// A tiny seeded PRNG (xorshift64*): reproducible without a dependency.
-
+/// A tiny seeded PRNG (xorshift64*): reproducible without a dependency.
 pub struct Rng(u64);
 
 impl Rng {
