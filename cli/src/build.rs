@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use corral_backend_landlock::{LATEST_ABI, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, Proof, lower};
 use corral_compiler::diagnostics::Severity;
 use corral_compiler::diagnostics::render::render_json;
+use corral_verifier::refine::Verdict;
 use serde_json::json;
 
 use crate::common::select_policy;
@@ -40,6 +41,10 @@ pub struct BuildArgs {
     /// Write the artifact even when it allows more than the policy.
     #[arg(long)]
     accept_broader: bool,
+    /// Per verifier query of translation validation; a query that runs out
+    /// is unknown, and the artifact is then not validated.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u32,
     #[command(flatten)]
     compile: CompileArgs,
     /// Output format.
@@ -62,14 +67,25 @@ pub fn run(args: &BuildArgs) -> u8 {
     }
     let Target::Landlock = args.target;
     let abi = args.abi.unwrap_or(LATEST_ABI);
-    let lowering = lower_to_landlock(policy, &args.root, abi);
+    let options = corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
+    let lowering = lower(policy, &args.root, &options);
     let diags = &lowering.diagnostics;
     let errors = common::count(diags, Severity::Error);
     let refused = errors > 0 && !args.accept_broader;
+    let run_meta = json!({
+        "version": 1,
+        "policy": policy.name,
+        "policy_digest": common::policy_digest(policy),
+        "root": args.root.display().to_string(),
+        "abi": lowering.config["abi"],
+        "exact": lowering.exact,
+        "validated": lowering.validated,
+        "gaps": diags.iter().map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message })).collect::<Vec<_>>(),
+    });
     let written = if refused {
         Ok(Vec::new())
     } else {
-        write_artifacts(&args.out, &lowering.config, &lowering.summary)
+        write_artifacts(&args.out, &lowering.config, &lowering.summary, &run_meta)
     };
     let written = match written {
         Ok(w) => w,
@@ -100,6 +116,7 @@ pub fn run(args: &BuildArgs) -> u8 {
             "abi": lowering.config["abi"],
             "exact": lowering.exact,
             "validated": lowering.validated,
+            "validation": lowering.proofs.iter().map(proof_json).collect::<Vec<_>>(),
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "config": lowering.config,
             "diagnostics": render_json(diags, compilation.sources()),
@@ -113,14 +130,40 @@ pub fn run(args: &BuildArgs) -> u8 {
     if refused { EXIT_FAIL } else { EXIT_OK }
 }
 
-/// Writes `landlock.json` and `landlock.txt` into `out`.
-fn write_artifacts(out: &Path, config: &serde_json::Value, summary: &str) -> Result<Vec<PathBuf>, String> {
+/// One kind's verdicts: `proved`, `broader` (with the access) or
+/// `unknown` (with the solver's reason); `narrower` likewise.
+fn proof_json(p: &Proof) -> serde_json::Value {
+    let verdict = |v: &Verdict, found: &str| match v {
+        Verdict::Holds => json!({ "verdict": "holds" }),
+        Verdict::Counterexample(a) => json!({ "verdict": found, "counterexample": a.to_string() }),
+        Verdict::Unknown(why) => json!({ "verdict": "unknown", "reason": why }),
+    };
+    json!({
+        "kind": p.noun(),
+        "broader": verdict(&p.broader, "broader"),
+        "narrower": verdict(&p.narrower, "narrower"),
+        "outside_reported_gaps": p.outside_gaps,
+    })
+}
+
+/// Writes `landlock.json` (the ruleset), `landlock.txt` (the summary) and
+/// `landlock.run.json` (what `corral run --ruleset` checks before applying
+/// it) into `out`.
+fn write_artifacts(
+    out: &Path,
+    config: &serde_json::Value,
+    summary: &str,
+    run_meta: &serde_json::Value,
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
-    let text = serde_json::to_string_pretty(config).map_err(|e| format!("cannot write JSON: {e}"))?;
     let json_path = out.join("landlock.json");
     let txt_path = out.join("landlock.txt");
-    std::fs::write(&json_path, format!("{text}\n"))
-        .map_err(|e| format!("cannot write `{}`: {e}", json_path.display()))?;
+    let meta_path = out.join("landlock.run.json");
+    for (path, value) in [(&json_path, config), (&meta_path, run_meta)] {
+        let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot write JSON: {e}"))?;
+        std::fs::write(path, format!("{text}\n"))
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
     std::fs::write(&txt_path, summary).map_err(|e| format!("cannot write `{}`: {e}", txt_path.display()))?;
-    Ok(vec![json_path, txt_path])
+    Ok(vec![json_path, txt_path, meta_path])
 }

@@ -140,3 +140,16 @@ pub fn select_policy<'p>(program: &'p Program, name: Option<&str>) -> Result<&'p
 fn quoted(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
+
+/// SHA-256 of `bytes`, in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A digest of what a policy means: its IR (rules with `~` and params
+/// bound, inherited rules merged, origins). A ruleset built from one policy
+/// is applied to another only when their digests are equal.
+pub fn policy_digest(policy: &Policy) -> String {
+    sha256_hex(&serde_json::to_vec(policy).unwrap_or_default())
+}

@@ -1,6 +1,10 @@
 //! `corral run FILE [--policy P] [--abi N] -- CMD ARGS…`: lower the policy
 //! for the live file system, apply it with Landlock (one layer,
 //! `no_new_privs`), write one audit line and exec CMD.
+//!
+//! With `--ruleset DIR`, the ruleset `corral build --target landlock`
+//! wrote into DIR is applied instead of lowering again, after checking
+//! that it was built from the same policy (the digest of its IR) for `/`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -8,10 +12,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use corral_backend_landlock::{LATEST_ABI, apply, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, apply, lower};
 use corral_compiler::diagnostics::{Code, Severity};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::common::select_policy;
 use crate::common::{self, CompileArgs, EXIT_FAIL};
@@ -33,6 +36,21 @@ pub struct RunArgs {
     /// Run even when the ruleset allows accesses the policy denies (C3001).
     #[arg(long)]
     accept_broader: bool,
+    /// Run translation validation before running (as `corral build` does):
+    /// the verifier's proof and the check of every existing entry below
+    /// each rule. Off by default, since it costs far more than the run.
+    #[arg(long)]
+    validate: bool,
+    /// Per verifier query, with `--validate`.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u32,
+    /// Apply the ruleset `corral build --target landlock --out DIR` wrote,
+    /// instead of resolving the policy against the file system now. It
+    /// must have been built from the same policy (same rules, `~` and
+    /// params) for the tree `/`; entries created since the build are
+    /// treated as the build's own gaps say.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["abi", "validate"])]
+    ruleset: Option<PathBuf>,
     /// Append the audit line to FILE instead of writing it to stderr.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -57,12 +75,36 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
-    let lowering = lower_to_landlock(policy, Path::new("/"), args.abi.unwrap_or(LATEST_ABI));
-    let diags = &lowering.diagnostics;
-    common::print_human(diags, compilation.sources());
-    let broader = diags.iter().any(|d| d.code == Code::LandlockBroader);
-    let errors = common::count(diags, Severity::Error);
-    if (broader || errors > 0) && !args.accept_broader {
+    let prepared = match &args.ruleset {
+        Some(dir) => match prebuilt(dir, policy) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}; nothing was run");
+                return EXIT_FAIL;
+            }
+        },
+        None => {
+            let options = corral_backend_landlock::Options {
+                abi: args.abi.unwrap_or(LATEST_ABI),
+                validate: args.validate,
+                timeout_ms: args.timeout_ms,
+            };
+            let lowering = lower(policy, Path::new("/"), &options);
+            let diags = &lowering.diagnostics;
+            common::print_human(diags, compilation.sources());
+            Prepared {
+                gaps: diags
+                    .iter()
+                    .map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message }))
+                    .collect(),
+                errors: common::count(diags, Severity::Error),
+                broader: diags.iter().any(|d| d.code == Code::LandlockBroader),
+                validated: args.validate.then_some(lowering.validated),
+                config: lowering.config,
+            }
+        }
+    };
+    if (prepared.broader || prepared.errors > 0) && !args.accept_broader {
         eprintln!(
             "error: the ruleset would allow accesses the policy denies; nothing was run (pass `--accept-broader` to run anyway)"
         );
@@ -80,7 +122,7 @@ pub fn run(args: &RunArgs) -> u8 {
         None => Box::new(std::io::stderr()),
     };
 
-    let applied = match apply(&lowering.config, args.best_effort) {
+    let applied = match apply(&prepared.config, args.best_effort) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}; nothing was run");
@@ -90,17 +132,28 @@ pub fn run(args: &RunArgs) -> u8 {
     for item in &applied.not_enforced {
         eprintln!("warning: best effort: not enforced: {item}");
     }
+    if !applied.skipped.is_empty() {
+        eprintln!(
+            "warning: {} path(s) of the ruleset no longer exist or became symbolic links and were left out (the agent gets less): {}",
+            applied.skipped.len(),
+            applied.skipped.join(", ")
+        );
+    }
 
-    let mut gaps: Vec<serde_json::Value> =
-        diags.iter().map(|d| json!({ "code": d.code.as_str(), "message": d.message })).collect();
+    let mut gaps = prepared.gaps;
     gaps.extend(applied.not_enforced.iter().map(|m| json!({ "code": "best-effort", "message": m })));
+    gaps.extend(applied.skipped.iter().map(|p| {
+        json!({ "code": "skipped", "severity": "warning", "message": format!("`{p}` no longer exists or is a symbolic link; left out") })
+    }));
     let line = json!({
         "event": "corral.run",
         "policy": policy.name,
         "identity": policy.identity.as_ref().map(|i| i.value.to_string()),
-        "policy_sha256": hex(&Sha256::digest(&bytes)),
+        "policy_sha256": common::sha256_hex(&bytes),
         "abi": applied.kernel_abi,
-        "ruleset_abi": lowering.config["abi"],
+        "ruleset_abi": prepared.config["abi"],
+        "ruleset": args.ruleset.as_ref().map(|d| d.display().to_string()),
+        "validated": prepared.validated,
         "gaps": gaps,
         "command": args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
     });
@@ -118,6 +171,51 @@ pub fn run(args: &RunArgs) -> u8 {
     if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The ruleset to apply and what is known of its gaps.
+struct Prepared {
+    config: serde_json::Value,
+    gaps: Vec<serde_json::Value>,
+    errors: usize,
+    broader: bool,
+    validated: Option<bool>,
+}
+
+/// Reads the ruleset `corral build` wrote into `dir`, checking that it was
+/// built from `policy` as compiled now, for the tree `/`.
+fn prebuilt(dir: &Path, policy: &corral_compiler::ir::Policy) -> Result<Prepared, String> {
+    let read = |name: &str| -> Result<serde_json::Value, String> {
+        let path = dir.join(name);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
+    };
+    let meta = read("landlock.run.json")?;
+    let config = read("landlock.json")?;
+    if meta["policy"].as_str() != Some(policy.name.as_str()) {
+        return Err(format!(
+            "the ruleset in `{}` was built for policy `{}`, not `{}`",
+            dir.display(),
+            meta["policy"].as_str().unwrap_or("?"),
+            policy.name
+        ));
+    }
+    if meta["policy_digest"].as_str() != Some(common::policy_digest(policy).as_str()) {
+        return Err(format!(
+            "the ruleset in `{}` was built from another version of policy `{}` (its rules, `~` or params differ); build it again",
+            dir.display(),
+            policy.name
+        ));
+    }
+    if meta["root"].as_str() != Some("/") {
+        return Err(format!("the ruleset in `{}` was resolved against another tree than `/`", dir.display()));
+    }
+    let gaps: Vec<serde_json::Value> = meta["gaps"].as_array().cloned().unwrap_or_default();
+    let code = |g: &serde_json::Value, c: Code| g["code"].as_str() == Some(c.as_str());
+    Ok(Prepared {
+        errors: gaps.iter().filter(|g| g["severity"].as_str() == Some("error")).count(),
+        broader: gaps.iter().any(|g| code(g, Code::LandlockBroader)),
+        validated: meta["validated"].as_bool(),
+        gaps,
+        config,
+    })
 }

@@ -350,3 +350,96 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// A ruleset `corral build` wrote is applied by `run --ruleset` with the
+/// same effect as lowering at run time, and refused once the policy
+/// changes.
+#[test]
+fn a_prebuilt_ruleset_is_applied_only_for_the_policy_it_was_built_from() {
+    if !landlock() {
+        return;
+    }
+    let t = Tree::new();
+    let (path, _) =
+        t.policy("prebuilt", "  allow read, list under \"@/ro\"\n  deny read \"@/ro/secret.txt\"\n");
+    let out_dir = t.root.join("built");
+    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["build"])
+        .arg(&path)
+        .args(["--home", "/root", "--target", "landlock", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("landlock.run.json")).unwrap()).unwrap();
+    assert_eq!(meta["policy"], "p");
+    assert_eq!(meta["root"], "/");
+
+    let ruleset = out_dir.to_str().unwrap();
+    let script = format!(
+        "cat {} >/dev/null && echo read-ok; cat {} >/dev/null 2>&1 || echo secret-denied; cat {} >/dev/null 2>&1 || echo rw-denied",
+        t.p("ro/a.txt"),
+        t.p("ro/secret.txt"),
+        t.p("rw/d.txt")
+    );
+    let out = corral_run(&path, &["--ruleset", ruleset], &script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["read-ok", "secret-denied", "rw-denied"],
+        "{}",
+        text(&out)
+    );
+    let audit = String::from_utf8_lossy(&out.stderr);
+    let line = audit.lines().find(|l| l.starts_with("{\"")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["ruleset"], ruleset);
+
+    // The same file with one more allow: the ruleset is stale.
+    let (path, _) = t.policy(
+        "prebuilt",
+        "  allow read, list under \"@/ro\"\n  allow read under \"@/rw\"\n  deny read \"@/ro/secret.txt\"\n",
+    );
+    let out = corral_run(&path, &["--ruleset", ruleset], "echo ran");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ran"));
+    assert!(text(&out).contains("another version of policy `p`"), "{}", text(&out));
+}
+
+/// Paths of a prebuilt ruleset that vanished, or were replaced by a
+/// symbolic link to somewhere else, are left out, never followed.
+#[test]
+fn vanished_and_relinked_paths_of_a_ruleset_are_left_out() {
+    if !landlock() {
+        return;
+    }
+    let t = Tree::new();
+    let (path, _) = t.policy("moved", "  allow read, list under \"@/ro\"\n  deny read \"@/ro/secret.txt\"\n");
+    let out_dir = t.root.join("built");
+    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["build"])
+        .arg(&path)
+        .args(["--home", "/root", "--target", "landlock", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+    // After the build: `ro/sub` becomes a link to `outside`, `ro/b.txt` goes.
+    std::fs::remove_dir_all(t.root.join("ro/sub")).unwrap();
+    std::os::unix::fs::symlink(t.root.join("outside"), t.root.join("ro/sub")).unwrap();
+    std::fs::remove_file(t.root.join("ro/b.txt")).unwrap();
+    let script = format!(
+        "cat {} >/dev/null && echo a-ok; cat {} >/dev/null 2>&1 || echo link-denied",
+        t.p("ro/a.txt"),
+        t.p("ro/sub/secret.txt")
+    );
+    let out = corral_run(&path, &["--ruleset", out_dir.to_str().unwrap()], &script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["a-ok", "link-denied"], "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 path(s) of the ruleset"), "{stderr}");
+    assert!(stderr.contains(&t.p("ro/sub")) && stderr.contains(&t.p("ro/b.txt")), "{stderr}");
+}

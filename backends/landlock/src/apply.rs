@@ -7,7 +7,7 @@
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, LandlockStatus, NetPort,
-    PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+    PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use serde_json::Value;
 
@@ -18,6 +18,35 @@ pub struct Applied {
     pub kernel_abi: u8,
     /// Features of the ruleset the kernel does not enforce (only with best effort).
     pub not_enforced: Vec<String>,
+    /// Paths of the ruleset that no longer exist, or are now symbolic
+    /// links: they were left out, which grants less (never more).
+    pub skipped: Vec<String>,
+}
+
+/// Opens a ruleset path for a rule without following a symbolic link (a
+/// path replaced by a link since the ruleset was built must not grant the
+/// link's target). `None` when it is gone or is a link.
+fn open_beneath(path: &str) -> Result<Option<std::fs::File>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path);
+    match opened {
+        Ok(file) => {
+            let is_link = file
+                .metadata()
+                .map_err(|e| format!("cannot inspect `{path}`: {e}"))?
+                .file_type()
+                .is_symlink();
+            Ok((!is_link).then_some(file))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // O_NOFOLLOW on a link without O_PATH would be ELOOP; with O_PATH
+        // the link itself opens. Kept for kernels that differ.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(format!("cannot open `{path}`: {e}")),
+    }
 }
 
 /// The filesystem access named in landlockconfig, and the ABI introducing it.
@@ -169,6 +198,7 @@ pub fn apply(config: &Value, best_effort: bool) -> Result<Applied, String> {
         attr = attr.scope(scopes).map_err(hard)?;
     }
     let mut created = attr.create().map_err(hard)?;
+    let mut skipped = Vec::new();
     for rule in config["pathBeneath"].as_array().map(Vec::as_slice).unwrap_or_default() {
         let access: BitFlags<AccessFs> = strings(&rule["allowedAccess"])
             .into_iter()
@@ -180,7 +210,10 @@ pub fn apply(config: &Value, best_effort: bool) -> Result<Applied, String> {
             continue;
         }
         for parent in strings(&rule["parent"]) {
-            let fd = PathFd::new(parent).map_err(|e| format!("cannot open `{parent}`: {e}"))?;
+            let Some(fd) = open_beneath(parent)? else {
+                skipped.push(parent.to_owned());
+                continue;
+            };
             created = created
                 .add_rule(PathBeneath::new(fd, access))
                 .map_err(|e| format!("cannot add the rule for `{parent}`: {e}"))?;
@@ -220,7 +253,9 @@ pub fn apply(config: &Value, best_effort: bool) -> Result<Applied, String> {
         LandlockStatus::Available { effective_abi, .. } => effective_abi as u8,
         _ => probed,
     };
-    Ok(Applied { kernel_abi, not_enforced: missing })
+    skipped.sort();
+    skipped.dedup();
+    Ok(Applied { kernel_abi, not_enforced: missing, skipped })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 mod access;
 mod apply;
 mod files;
+mod model;
 mod net;
 mod pattern;
 mod validate;
@@ -21,12 +22,34 @@ use std::path::Path;
 
 use corral_compiler::diagnostics::{Code, Diagnostic};
 use corral_compiler::eval::Evaluator;
-use corral_compiler::ir::{Effect, Policy, Right};
+use corral_compiler::ir::{AccessSet, Effect, EndpointAtom, PathPattern, Policy, Protos, Right, Rights, Set};
+use corral_verifier::Kind;
+use corral_verifier::refine::Verdict;
 use serde_json::{Value, json};
 
 pub use access::{LATEST_ABI, fs_accesses, handled_fs};
 pub use apply::{Applied, apply, probe_abi};
 pub use files::MAX_ENTRIES;
+pub use model::model;
+pub use validate::Proof;
+
+/// How a lowering is done and checked.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The Landlock ABI to build for (clamped to 1..=[`LATEST_ABI`]).
+    pub abi: u8,
+    /// Run translation validation: the verifier's proof over the model and
+    /// the evaluator over the existing entries below every rule.
+    pub validate: bool,
+    /// Per verifier query; a query that runs out is unknown, never proven.
+    pub timeout_ms: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { abi: LATEST_ABI, validate: true, timeout_ms: 10_000 }
+    }
+}
 
 /// Counterexamples listed in one diagnostic; the rest are counted in a note.
 const MAX_SHOWN: usize = 5;
@@ -41,9 +64,19 @@ pub struct Lowering {
     pub diagnostics: Vec<Diagnostic>,
     /// The ruleset permits exactly what the policy permits on the tree.
     pub exact: bool,
-    /// Translation validation: every access the ruleset permits on the
-    /// existing entries of the tree is permitted by the policy.
+    /// Translation validation passed: the verifier proved that the ruleset
+    /// permits nothing the policy denies outside the reported gaps, and
+    /// the evaluator found no existing entry it wrongly grants. False when
+    /// validation was not run.
     pub validated: bool,
+    /// The verifier's verdicts, per kind (empty when validation was not run).
+    pub proofs: Vec<Proof>,
+    /// What the ruleset permits, as a policy (see `model.rs`).
+    pub model: Policy,
+}
+
+fn child(dir: &str, name: &str) -> String {
+    if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }
 }
 
 fn with_examples(mut d: Diagnostic, examples: impl IntoIterator<Item = String>) -> Diagnostic {
@@ -51,19 +84,27 @@ fn with_examples(mut d: Diagnostic, examples: impl IntoIterator<Item = String>) 
     for e in examples.iter().take(MAX_SHOWN) {
         d = d.counterexample(e.clone());
     }
-    if examples.len() > MAX_SHOWN {
+    if examples.len() >= files::MAX_EXAMPLES {
+        d = d.note(format!("and more: the lowering stops collecting at {}", files::MAX_EXAMPLES));
+    } else if examples.len() > MAX_SHOWN {
         d = d.note(format!("and {} more", examples.len() - MAX_SHOWN));
     }
     d
 }
 
 /// Lowers `policy` for Landlock ABI `abi` (clamped to 1..=[`LATEST_ABI`]),
-/// resolving its paths against the tree under `root` (the policy's `/`).
+/// resolving its paths against the tree under `root` (the policy's `/`),
+/// with translation validation.
 pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
-    let abi = abi.clamp(1, LATEST_ABI);
+    lower(policy, root, &Options { abi, ..Options::default() })
+}
+
+/// [`lower_to_landlock`] with every option.
+pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
+    let abi = options.abi.clamp(1, LATEST_ABI);
     let eval = Evaluator::new(policy);
     let mut diagnostics = Vec::new();
-    let mut gaps = Vec::new();
+    let mut not_enforced = Vec::new();
 
     let mut files = files::lower_files(policy, &eval, root);
     // Rights Landlock only grants on directories (making and removing
@@ -78,6 +119,46 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
         }
     }
     files.grants.retain(|_, (_, rights)| !rights.is_empty());
+    // Landlock's execve opens the file for reading too: `execute` works
+    // only where `read_file` is granted as well (at the path or above).
+    let readable = |path: &str| {
+        let mut at = path;
+        loop {
+            if files.grants.get(at).is_some_and(|(_, r)| r.contains(&Right::Read)) {
+                return true;
+            }
+            match at.rfind('/') {
+                Some(0) if at.len() > 1 => at = "/",
+                Some(i) if i > 0 => at = &at[..i],
+                _ => return false,
+            }
+        }
+    };
+    let unreadable: Vec<String> = files
+        .grants
+        .iter()
+        .filter(|(path, (_, r))| r.contains(&Right::Exec) && !readable(path))
+        .map(
+            |(path, (is_dir, _))| {
+                if *is_dir { format!("exec {}", child(path, "new")) } else { format!("exec {path}") }
+            },
+        )
+        .collect();
+    if !unreadable.is_empty() {
+        files.narrower.extend(unreadable);
+        files.narrower_rules.extend(
+            policy
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.effect == Effect::Allow
+                        && r.rights.contains(Right::Exec)
+                        && !r.rights.contains(Right::Read)
+                })
+                .map(|(i, _)| i),
+        );
+    }
 
     for (rule, examples) in &files.broader {
         if let Some(r) = policy.files.get(*rule) {
@@ -94,7 +175,8 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
         )
         .help(
             "landlock grants whole directories that exist; carving around a deny or a glob loses new entries",
-        );
+        )
+        .note("landlock runs a file only where it may also read it, and removes an entry only where its directory is granted");
         for rule in &files.narrower_rules {
             if let Some(r) = policy.files.get(*rule) {
                 let label = match r.effect {
@@ -115,6 +197,11 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
         ));
     }
 
+    let mut gaps = validate::Gaps {
+        files: file_gaps(policy, &files.broader),
+        non_accesses: non_accesses(&files.grants),
+        ..Default::default()
+    };
     let mut net_ports: Vec<Value> = Vec::new();
     let mut handled_net = Vec::new();
     let mut net_lines = Vec::new();
@@ -126,6 +213,13 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
             let mut by_rule: BTreeMap<usize, Vec<String>> = BTreeMap::new();
             for (rule, example) in &lowered.broader {
                 by_rule.entry(*rule).or_default().push(example.clone());
+            }
+            if !by_rule.is_empty() {
+                let gap = port_gap(rules, &lowered.ports);
+                match rules {
+                    "bind" => gaps.bind = Some(gap),
+                    _ => gaps.connect = Some(gap),
+                }
             }
             for (rule, examples) in by_rule {
                 let span = match rules {
@@ -157,7 +251,7 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
             }
         }
     } else {
-        gaps.push("tcp (needs ABI 4)".to_owned());
+        not_enforced.push("tcp (needs ABI 4)".to_owned());
         let mut d = Diagnostic::warning(
             Code::LandlockUnsupported,
             format!("landlock ABI {abi} cannot restrict tcp; connect and bind are not enforced"),
@@ -171,23 +265,190 @@ pub fn lower_to_landlock(policy: &Policy, root: &Path, abi: u8) -> Lowering {
         }
         diagnostics.push(d);
     }
-    unsupported(policy, &mut diagnostics, &mut gaps);
+    unsupported(policy, &mut diagnostics, &mut not_enforced);
+    if abi < 3 {
+        // Without the truncate access, truncation is never restricted.
+        not_enforced.push("truncation (needs ABI 3)".to_owned());
+        let write = Rights::of(Right::Write);
+        let everything = Set::union([Set::Atom(PathPattern::root()), Set::Atom(model::below_path("/"))]);
+        gaps.files.push(AccessSet::Files { rights: write, paths: everything });
+        let denied_write =
+            policy.files.iter().find(|r| r.effect == Effect::Deny && r.rights.contains(Right::Write));
+        let mut d = Diagnostic::error(
+            Code::LandlockBroader,
+            format!(
+                "landlock ABI {abi} cannot restrict truncation; the agent can truncate files it may not write"
+            ),
+        )
+        .note("truncation is a write (LANGUAGE.md §4); landlock handles it from ABI 3")
+        .help("build for ABI 3 or later, or pass `--accept-broader`");
+        if let Some(r) = denied_write {
+            d = d.primary(r.origin.span, "a truncation of these is allowed");
+        }
+        diagnostics.push(d);
+    }
 
     let config = config_json(abi, &files.grants, &handled_net, net_ports);
-    let validation = validate::validate(policy, &eval, root, &files.grants, abi);
-    for (right, path) in &validation.violations {
-        diagnostics.push(
-            Diagnostic::error(
-                Code::LandlockBroader,
-                format!("the landlock ruleset allows `{right} {path}`, which the policy denies"),
-            )
-            .counterexample(format!("{right} {path}")),
-        );
+    let model = model(&config, root, &policy.name);
+    let mut proofs = Vec::new();
+    let mut validated = false;
+    if options.validate {
+        let tree = validate::validate(policy, &eval, root, &files.grants, abi);
+        for (right, path) in &tree.violations {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::LandlockBroader,
+                    format!("the landlock ruleset allows `{right} {path}`, which the policy denies"),
+                )
+                .counterexample(format!("{right} {path}")),
+            );
+        }
+        // Below ABI 4 tcp is not mediated at all (stated as unsupported).
+        let kinds: &[Kind] = if abi >= 4 { &[Kind::File, Kind::Connect, Kind::Bind] } else { &[Kind::File] };
+        proofs = validate::prove(policy, &model, kinds, &gaps, options.timeout_ms);
+        proof_diagnostics(policy, &proofs, &mut diagnostics);
+        validated = tree.ok() && proofs.iter().all(|p| p.broader == Verdict::Holds);
     }
     corral_compiler::diagnostics::sort(&mut diagnostics);
     let exact = diagnostics.is_empty();
-    let summary = summary(policy, root, abi, &files.grants, &net_lines, &gaps, &diagnostics, validation.ok());
-    Lowering { config, summary, diagnostics, exact, validated: validation.ok() }
+    let summary = summary(
+        policy,
+        root,
+        abi,
+        &files.grants,
+        &net_lines,
+        &not_enforced,
+        &diagnostics,
+        options.validate.then_some(&proofs),
+    );
+    Lowering { config, summary, diagnostics, exact, validated, proofs, model }
+}
+
+/// Translation validation of any landlockconfig ruleset (hand-written
+/// ones included) against `policy`: the verifier's verdicts per kind, with
+/// no gaps left out. Paths in `config` are policy paths; `root` tells files
+/// from directories.
+pub fn prove_config(policy: &Policy, config: &Value, root: &Path, timeout_ms: u32) -> Vec<Proof> {
+    let model = model(config, root, &policy.name);
+    let grants = validate::config_grants(config, root);
+    let gaps = validate::Gaps { non_accesses: non_accesses(&grants), ..Default::default() };
+    validate::prove(policy, &model, &[Kind::File, Kind::Connect, Kind::Bind], &gaps, timeout_ms)
+}
+
+/// The accesses a broader file rule leaves to files created later: its
+/// rights on its wildcard patterns (a deny's own, an allow's subtracted
+/// ones).
+fn file_gaps(policy: &Policy, broader: &BTreeMap<usize, BTreeSet<String>>) -> Vec<AccessSet> {
+    let mut out = Vec::new();
+    for rule in broader.keys().filter_map(|i| policy.files.get(*i)) {
+        let mut atoms = Vec::new();
+        match rule.effect {
+            Effect::Deny => atoms.extend(rule.paths.atoms()),
+            Effect::Allow => files::negative(&rule.paths, &mut atoms),
+        }
+        let wild: Vec<Set<_>> =
+            atoms.into_iter().filter(|p| !p.is_literal()).cloned().map(Set::Atom).collect();
+        if !wild.is_empty() {
+            out.push(AccessSet::Files { rights: rule.rights, paths: Set::union(wild) });
+        }
+    }
+    out
+}
+
+/// Reading, writing or running a directory, and listing a file, are not
+/// accesses: the directories the rules name or pass through, and the
+/// files they name.
+fn non_accesses(grants: &BTreeMap<String, (bool, BTreeSet<Right>)>) -> Vec<AccessSet> {
+    let mut dirs: BTreeSet<&str> = BTreeSet::from(["/"]);
+    let mut files = Vec::new();
+    for (path, (is_dir, _)) in grants {
+        if *is_dir {
+            dirs.insert(path);
+        } else {
+            files.push(path.as_str());
+        }
+        let mut end = path.len();
+        while let Some(i) = path[..end].rfind('/') {
+            if i > 0 {
+                dirs.insert(&path[..i]);
+            }
+            end = i;
+        }
+    }
+    let literal = |p: &str| Set::Atom(model::literal_path(p));
+    let bits = |rights: &[Right]| Rights(rights.iter().fold(0, |acc, r| acc | Rights::of(*r).0));
+    let mut out = vec![AccessSet::Files {
+        rights: bits(&[Right::Read, Right::Write, Right::Exec]),
+        paths: Set::union(dirs.into_iter().map(literal)),
+    }];
+    if !files.is_empty() {
+        out.push(AccessSet::Files {
+            rights: bits(&[Right::List]),
+            paths: Set::union(files.into_iter().map(literal)),
+        });
+    }
+    out
+}
+
+/// Every host on the granted ports: what a port-only rule lets through.
+fn port_gap(rules: &str, ports: &[u16]) -> AccessSet {
+    let tcp = Protos { tcp: true, udp: false };
+    let ports = model::port_ranges(ports.to_vec());
+    match rules {
+        "bind" => AccessSet::Bind { protos: tcp, ports, from: None },
+        _ => AccessSet::Connect {
+            protos: tcp,
+            endpoints: Set::Atom(EndpointAtom {
+                hosts: corral_compiler::ir::host::builtin_set("any").unwrap_or(Set::Empty),
+                ports,
+            }),
+        },
+    }
+}
+
+/// What the proof found that the lowering had not reported: a broader
+/// access (a lowering bug, reported as the gap it is), a lost access, or a
+/// question the solver could not decide.
+fn proof_diagnostics(policy: &Policy, proofs: &[Proof], diagnostics: &mut Vec<Diagnostic>) {
+    let reported = |code: Code| diagnostics.iter().any(|d: &Diagnostic| d.code == code);
+    let mut new = Vec::new();
+    for proof in proofs {
+        let noun = proof.noun();
+        match &proof.broader {
+            Verdict::Holds => {}
+            Verdict::Counterexample(access) => new.push(
+                Diagnostic::error(
+                    Code::LandlockBroader,
+                    format!("translation validation: the landlock ruleset allows `{access}`, which the policy denies"),
+                )
+                .primary(policy.span, format!("in policy `{}`", policy.name))
+                .counterexample(access.to_string())
+                .help("this is a gap the lowering did not report; please report it with the policy"),
+            ),
+            Verdict::Unknown(why) => new.push(
+                Diagnostic::error(
+                    Code::VerificationUnknown,
+                    format!("translation validation could not decide whether the ruleset stays within the policy ({noun})"),
+                )
+                .primary(policy.span, format!("in policy `{}`", policy.name))
+                .note(why.clone())
+                .help("raise the time limit; until then the ruleset is not validated"),
+            ),
+        }
+        if let Verdict::Counterexample(access) = &proof.narrower {
+            if !reported(Code::LandlockNarrower) && !reported(Code::LandlockUnsupported) {
+                new.push(
+                    Diagnostic::warning(
+                        Code::LandlockNarrower,
+                        format!("the landlock ruleset denies `{access}`, which the policy allows"),
+                    )
+                    .primary(policy.span, format!("in policy `{}`", policy.name))
+                    .counterexample(access.to_string()),
+                );
+            }
+        }
+    }
+    diagnostics.extend(new);
 }
 
 /// UDP and devices: Landlock has no rules for them.
@@ -286,7 +547,7 @@ fn summary(
     net_lines: &[String],
     gaps: &[String],
     diagnostics: &[Diagnostic],
-    validated: bool,
+    proofs: Option<&Vec<Proof>>,
 ) -> String {
     let mut out =
         format!("landlock ruleset for policy `{}` (ABI {abi}, tree {})\n", policy.name, root.display());
@@ -314,6 +575,27 @@ fn summary(
         count(Code::LandlockNarrower),
         count(Code::LandlockUnsupported),
     ));
-    out.push_str(&format!("validated on the tree: {}\n", if validated { "yes" } else { "no" }));
+    match proofs {
+        None => out.push_str("translation validation: not run\n"),
+        Some(proofs) => {
+            out.push_str("translation validation (the ruleset's model against the policy):\n");
+            for p in proofs {
+                let gained = match &p.broader {
+                    Verdict::Holds if p.outside_gaps => {
+                        "proved within the policy outside the broader gaps above".to_owned()
+                    }
+                    Verdict::Holds => "proved within the policy".to_owned(),
+                    Verdict::Counterexample(a) => format!("BROADER: allows `{a}`"),
+                    Verdict::Unknown(_) => "UNKNOWN (not proven)".to_owned(),
+                };
+                let lost = match &p.narrower {
+                    Verdict::Holds => "loses nothing".to_owned(),
+                    Verdict::Counterexample(a) => format!("loses e.g. `{a}`"),
+                    Verdict::Unknown(_) => "losses unknown".to_owned(),
+                };
+                out.push_str(&format!("  {}: {gained}; {lost}\n", p.noun()));
+            }
+        }
+    }
     out
 }

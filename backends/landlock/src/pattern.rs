@@ -1,92 +1,177 @@
 //! Prefix matching of path patterns: after reading a directory's segments,
 //! what could the rest of a pattern still match below it?
+//!
+//! Patterns are compiled once ([`Compiled`]: literal segments, glob
+//! automata, `**`) and a [`Prefix`] is a bit set of positions, so stepping
+//! one name allocates nothing. The lowering steps every entry of the trees
+//! it resolves, which makes this the backend's hot loop.
 
+use corral_compiler::eval::glob::{Glob, expand_braces, matches_parts};
 use corral_compiler::ir::{GlobPart, PathPattern, Segment};
 
-/// The positions in `pattern` reachable after matching the segments of a
-/// directory, as a prefix of longer paths.
-#[derive(Clone, Debug)]
-pub struct Prefix<'p> {
-    pattern: &'p PathPattern,
-    states: Vec<usize>,
+/// Positions are bits of a `u128`; longer patterns are cut (see
+/// [`Compiled::new`]).
+const MAX_SEGMENTS: usize = 126;
+
+#[derive(Debug)]
+enum Seg {
+    Literal(String),
+    /// Brace-free globs, one of which must match (braces expanded).
+    Globs(Vec<Vec<GlobPart>>),
+    /// A glob whose braces expand to too many globs: the automaton.
+    Automaton(Glob),
+    AnyDepth,
 }
 
-fn segment_matches(seg: &Segment, name: &str) -> bool {
-    match seg {
-        Segment::Literal(l) => l == name,
-        Segment::AnyDepth => true,
-        Segment::Glob(_) => PathPattern { segments: vec![seg.clone()] }.matches_segments(&[name]),
+/// Most brace-free globs one glob segment is expanded to.
+const MAX_EXPANDED: usize = 32;
+
+/// A pattern compiled for stepping.
+#[derive(Debug)]
+pub struct Compiled {
+    segs: Vec<Seg>,
+    /// The original segments, for samples.
+    source: Vec<Segment>,
+    /// False when the pattern was longer than [`MAX_SEGMENTS`] and cut to
+    /// its first segments followed by `**`: the cut pattern matches more,
+    /// so it may stand for a deny or for where to look, never for what an
+    /// allow covers.
+    exact: bool,
+}
+
+impl Compiled {
+    pub fn new(pattern: &PathPattern) -> Self {
+        let mut source = pattern.segments.clone();
+        let exact = source.len() <= MAX_SEGMENTS;
+        if !exact {
+            source.truncate(MAX_SEGMENTS - 1);
+            source.push(Segment::AnyDepth);
+        }
+        let segs = source
+            .iter()
+            .map(|seg| match seg {
+                Segment::Literal(l) => Seg::Literal(l.clone()),
+                Segment::Glob(parts) => match expand_braces(parts, MAX_EXPANDED) {
+                    Some(globs) => Seg::Globs(globs),
+                    None => Seg::Automaton(Glob::new(parts)),
+                },
+                Segment::AnyDepth => Seg::AnyDepth,
+            })
+            .collect();
+        Compiled { segs, source, exact }
     }
+
+    fn n(&self) -> usize {
+        self.segs.len()
+    }
+}
+
+fn segment_matches(seg: &Seg, name: &str) -> bool {
+    match seg {
+        Seg::Literal(l) => l == name,
+        Seg::AnyDepth => true,
+        Seg::Globs(globs) => globs.iter().any(|g| matches_parts(g, name)),
+        Seg::Automaton(g) => g.matches(name),
+    }
+}
+
+/// The positions in a pattern reachable after matching the segments of a
+/// directory, as a prefix of longer paths.
+#[derive(Clone, Copy, Debug)]
+pub struct Prefix<'p> {
+    pattern: &'p Compiled,
+    states: u128,
 }
 
 impl<'p> Prefix<'p> {
     /// The pattern before reading anything (at `/`).
-    pub fn start(pattern: &'p PathPattern) -> Self {
-        let mut p = Prefix { pattern, states: vec![0] };
-        p.close();
-        p
-    }
-
-    /// A `**` that is not the last segment may match zero segments.
-    fn close(&mut self) {
-        let segs = &self.pattern.segments;
-        let mut i = 0;
-        while i < self.states.len() {
-            let s = self.states[i];
-            if s + 1 < segs.len() && segs[s] == Segment::AnyDepth && !self.states.contains(&(s + 1)) {
-                self.states.push(s + 1);
-            }
-            i += 1;
-        }
-        self.states.sort_unstable();
-        self.states.dedup();
+    pub fn start(pattern: &'p Compiled) -> Self {
+        Prefix { pattern, states: close(pattern, 1) }
     }
 
     /// Reads one more segment of the directory path.
     pub fn step(&self, name: &str) -> Self {
-        let segs = &self.pattern.segments;
-        let mut next = Vec::new();
-        for &s in &self.states {
+        let segs = &self.pattern.segs;
+        let mut next = 0u128;
+        let mut bits = self.states;
+        while bits != 0 {
+            let s = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
             let Some(seg) = segs.get(s) else { continue };
             if segment_matches(seg, name) {
-                next.push(s + 1);
-                if *seg == Segment::AnyDepth {
-                    next.push(s);
+                next |= 1 << (s + 1);
+                if matches!(seg, Seg::AnyDepth) {
+                    next |= 1 << s;
                 }
             }
         }
-        let mut p = Prefix { pattern: self.pattern, states: next };
-        p.close();
-        p
+        Prefix { pattern: self.pattern, states: close(self.pattern, next) }
+    }
+
+    /// No path below can match any more.
+    pub fn is_dead(&self) -> bool {
+        self.states == 0
     }
 
     /// The pattern matches the path read so far.
     pub fn matches_here(&self) -> bool {
-        self.states.contains(&self.pattern.segments.len())
+        self.states & (1 << self.pattern.n()) != 0
     }
 
     /// The pattern could match some path strictly below the one read.
     pub fn reaches_below(&self) -> bool {
-        self.states.iter().any(|&s| s < self.pattern.segments.len())
+        self.states & ((1u128 << self.pattern.n()) - 1) != 0
     }
 
     /// The pattern matches every path strictly below the one read.
     pub fn covers_all_below(&self) -> bool {
-        let n = self.pattern.segments.len();
-        self.states.iter().any(|&s| s + 1 == n && self.pattern.segments[s] == Segment::AnyDepth)
+        let n = self.pattern.n();
+        self.pattern.exact
+            && n > 0
+            && matches!(self.pattern.segs[n - 1], Seg::AnyDepth)
+            && self.states & (1 << (n - 1)) != 0
     }
 
     /// The rest of the pattern has a wildcard: it may match files created
     /// later. Returns one concrete such rest, e.g. `new/.env` for `**/.env`.
     pub fn wildcard_rest_sample(&self) -> Option<String> {
-        let segs = &self.pattern.segments;
-        self.states.iter().filter(|&&s| s < segs.len()).find_map(|&s| {
+        let segs = &self.pattern.source;
+        (0..segs.len()).filter(|s| self.states & (1 << s) != 0).find_map(|s| {
             let rest = &segs[s..];
             if rest.iter().all(|seg| matches!(seg, Segment::Literal(_))) {
                 return None;
             }
             let names: Vec<String> = rest.iter().map(sample_segment).collect();
             Some(names.join("/"))
+        })
+    }
+}
+
+/// A `**` that is not the last segment may match zero segments.
+fn close(pattern: &Compiled, mut states: u128) -> u128 {
+    for (i, seg) in pattern.segs.iter().enumerate() {
+        if states & (1 << i) != 0 && matches!(seg, Seg::AnyDepth) && i + 1 < pattern.n() {
+            states |= 1 << (i + 1);
+        }
+    }
+    states
+}
+
+impl Prefix<'_> {
+    /// The rest of the pattern when it is literal segments only (it names
+    /// one path below), e.g. `b/new.txt` for `/a/b/new.txt` read at `/a`.
+    pub fn literal_rest(&self) -> Option<String> {
+        let segs = &self.pattern.source;
+        (0..segs.len()).filter(|s| self.states & (1 << s) != 0).find_map(|s| {
+            let rest = &segs[s..];
+            let names: Option<Vec<&str>> = rest
+                .iter()
+                .map(|seg| match seg {
+                    Segment::Literal(l) => Some(l.as_str()),
+                    _ => None,
+                })
+                .collect();
+            names.map(|n| n.join("/"))
         })
     }
 }
@@ -120,11 +205,11 @@ fn sample_parts(parts: &[GlobPart]) -> String {
 mod tests {
     use super::*;
 
-    fn pat(s: &str) -> PathPattern {
-        PathPattern::parse(s, "/home/u").unwrap_or_else(|_| PathPattern::root())
+    fn pat(s: &str) -> Compiled {
+        Compiled::new(&PathPattern::parse(s, "/home/u").unwrap_or_else(|_| PathPattern::root()))
     }
 
-    fn read<'p>(p: &'p PathPattern, dir: &[&str]) -> Prefix<'p> {
+    fn read<'p>(p: &'p Compiled, dir: &[&str]) -> Prefix<'p> {
         dir.iter().fold(Prefix::start(p), |acc, name| acc.step(name))
     }
 

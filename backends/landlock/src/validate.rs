@@ -1,11 +1,19 @@
-//! Translation validation: every access the emitted rules grant on the
-//! existing entries of the tree is permitted by the policy.
+//! Translation validation, in two parts:
+//! - [`prove`]: the verifier compares the ruleset's model (`model.rs`)
+//!   with the policy, per access kind, over every path, host and port —
+//!   files created later included — outside the gaps the lowering already
+//!   reported as broader;
+//! - [`validate`]: every access the emitted rules grant on the existing
+//!   entries of the tree is checked with the evaluator, which covers the
+//!   existing entries inside those gaps.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use corral_compiler::eval::{Access, Evaluator};
-use corral_compiler::ir::{Policy, Right};
+use corral_compiler::ir::{AccessSet, Policy, Right};
+use corral_verifier::refine::{self, Verdict};
+use corral_verifier::{Kind, Literal, Solver};
 
 use crate::access::{access_rights, fs_accesses};
 use crate::files::{MAX_ENTRIES, relevant};
@@ -82,6 +90,143 @@ pub fn validate(
         check.entry(&fs, path, &emitted, false);
     }
     check.out
+}
+
+/// The accesses the lowering reported as broader (C3001): the proof looks
+/// outside them, and reports them as accepted gaps.
+#[derive(Debug, Default)]
+pub struct Gaps {
+    pub files: Vec<AccessSet>,
+    /// Not accesses at all: reading, writing or running the directories
+    /// the rules name or pass through, listing the files they name.
+    pub non_accesses: Vec<AccessSet>,
+    pub connect: Option<AccessSet>,
+    pub bind: Option<AccessSet>,
+}
+
+/// The verifier's verdicts for one access kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    pub kind: Kind,
+    /// Something the ruleset permits and the policy denies, outside the
+    /// reported gaps.
+    pub broader: Verdict,
+    /// Something the policy permits and the ruleset denies.
+    pub narrower: Verdict,
+    /// The proof left out accesses the lowering reported as broader.
+    pub outside_gaps: bool,
+}
+
+impl Proof {
+    pub fn noun(&self) -> &'static str {
+        match self.kind {
+            Kind::File => "files",
+            Kind::Connect => "tcp connect",
+            Kind::Bind => "tcp bind",
+            Kind::Device => "devices",
+        }
+    }
+}
+
+/// Proves, for each of `kinds` (those the ruleset mediates), that `model`
+/// permits nothing `policy` denies outside `gaps`, and finds what the
+/// agent loses.
+pub fn prove(policy: &Policy, model: &Policy, kinds: &[Kind], gaps: &Gaps, timeout_ms: u32) -> Vec<Proof> {
+    let solver = Solver::new(timeout_ms);
+    let tcp = corral_compiler::ir::Protos { tcp: true, udp: false };
+    let any = corral_compiler::ir::host::builtin_set("any").unwrap_or(corral_compiler::ir::Set::Empty);
+    let all_ports = corral_compiler::ir::Set::Atom(corral_compiler::ir::PortRange::ALL);
+    let tcp_connect = AccessSet::Connect {
+        protos: tcp,
+        endpoints: corral_compiler::ir::Set::Atom(corral_compiler::ir::EndpointAtom {
+            hosts: any,
+            ports: all_ports.clone(),
+        }),
+    };
+    let tcp_bind = AccessSet::Bind { protos: tcp, ports: all_ports, from: None };
+    let mut out = Vec::new();
+    for &kind in kinds {
+        let mut scope: Vec<Literal<'_>> = Vec::new();
+        let mut outside: Vec<Literal<'_>> = Vec::new();
+        match kind {
+            Kind::File => {
+                scope.extend(gaps.non_accesses.iter().map(Literal::NotIn));
+                outside.extend(gaps.files.iter().map(Literal::NotIn));
+            }
+            Kind::Connect => {
+                scope.push(Literal::In(&tcp_connect));
+                outside.extend(gaps.connect.iter().map(Literal::NotIn));
+            }
+            _ => {
+                scope.push(Literal::In(&tcp_bind));
+                outside.extend(gaps.bind.iter().map(Literal::NotIn));
+            }
+        }
+        let outside_gaps = !outside.is_empty();
+        let mut gained_scope = scope.clone();
+        gained_scope.extend(outside);
+        // A model of many rules (a carved tree) is asked about rule by rule
+        // at once; a small one as a whole first.
+        let broader = if kind == Kind::File && model.files.len() > RULE_BY_RULE {
+            rule_by_rule(policy, model, &gained_scope, &solver)
+        } else {
+            match one(refine::broader(model, policy, &[kind], &gained_scope, &solver)) {
+                Verdict::Unknown(_) if kind == Kind::File => {
+                    rule_by_rule(policy, model, &gained_scope, &solver)
+                }
+                verdict => verdict,
+            }
+        };
+        let narrower = one(refine::narrower(model, policy, &[kind], &scope, &solver));
+        out.push(Proof { kind, broader, narrower, outside_gaps });
+    }
+    out
+}
+
+/// The paths a ruleset names, with whether each is a directory in the
+/// tree under `root` (missing ones count as directories).
+pub fn config_grants(config: &serde_json::Value, root: &Path) -> BTreeMap<String, (bool, BTreeSet<Right>)> {
+    let mut out = BTreeMap::new();
+    for rule in config["pathBeneath"].as_array().into_iter().flatten() {
+        for parent in rule["parent"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str) {
+            let fs = root.join(parent.trim_start_matches('/'));
+            let is_dir = std::fs::symlink_metadata(&fs).map_or(true, |m| m.is_dir());
+            out.insert(parent.to_owned(), (is_dir, BTreeSet::new()));
+        }
+    }
+    out
+}
+
+/// Above this many file rules in the model, the file question is asked
+/// rule by rule from the start.
+const RULE_BY_RULE: usize = 32;
+
+/// The file question asked again for one rule of the model at a time:
+/// each query is confined below one granted path, which the search
+/// decides where the whole question was too large. Unknown only if some
+/// rule stays unknown, and that rule is named.
+fn rule_by_rule(policy: &Policy, model: &Policy, scope: &[Literal<'_>], solver: &Solver) -> Verdict {
+    let mut unknown = None;
+    for (i, rule) in model.files.iter().enumerate() {
+        let mut literals = scope.to_vec();
+        literals.push(Literal::Covered { policy: model, rule: corral_compiler::eval::RuleRef::File(i) });
+        match one(refine::broader(model, policy, &[Kind::File], &literals, solver)) {
+            Verdict::Holds => {}
+            Verdict::Counterexample(access) => return Verdict::Counterexample(access),
+            Verdict::Unknown(why) => {
+                unknown.get_or_insert_with(|| format!("{why} (below `{}`)", show_paths(&rule.paths)));
+            }
+        }
+    }
+    unknown.map_or(Verdict::Holds, Verdict::Unknown)
+}
+
+fn show_paths(paths: &corral_compiler::ir::PathSet) -> String {
+    paths.atoms().iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" | ")
+}
+
+fn one(verdicts: Vec<refine::KindVerdict>) -> Verdict {
+    verdicts.into_iter().next().map_or(Verdict::Unknown("no verdict".to_owned()), |v| v.verdict)
 }
 
 #[cfg(test)]

@@ -148,6 +148,13 @@ fn the_abi_limits_the_handled_accesses() {
     assert_eq!(handled, Some(13));
     assert!(l.config["ruleset"][0].get("handledAccessNet").is_none());
     assert!(l.diagnostics.iter().any(|d| d.code == Code::LandlockUnsupported));
+    // Truncation is a write that ABI 1 and 2 cannot restrict: broader.
+    assert!(
+        l.diagnostics.iter().any(|d| d.code == Code::LandlockBroader && d.message.contains("truncation"))
+    );
+    assert!(l.summary.contains("truncation (needs ABI 3)"), "{}", l.summary);
+    // TCP is outside what ABI 1 enforces: stated, and not part of the proof.
+    assert!(l.proofs.iter().all(|p| p.kind == corral_verifier::Kind::File), "{:?}", l.proofs);
     let l3 = lower(r#"policy p { allow read, write, create, delete under "/w" }"#, t.path(), 3);
     let granted = &l3.config["pathBeneath"][0]["allowedAccess"];
     assert!(
@@ -328,4 +335,124 @@ fn a_bind_limited_to_peers_is_broader() {
     let l = lower(r#"policy p { allow bind tcp 8080 from "10.0.0.0/8" }"#, t.path(), LATEST_ABI);
     assert_eq!(l.config["netPort"][0]["port"], serde_json::json!([8080]));
     assert_eq!(counterexamples(&l, Code::LandlockBroader), ["bind tcp 8080 from corral-probe.invalid"]);
+}
+
+/// Translation validation on hand-written rulesets: the verifier's proof
+/// catches a ruleset that grants a directory with a denied file inside,
+/// one that ignores a deny nobody has created yet, and one that lets
+/// truncation through below ABI 3; and it proves the carved ruleset.
+mod translation_validation {
+    use super::*;
+    use corral_backend_landlock::{Proof, prove_config};
+    use corral_compiler::eval::Evaluator;
+    use corral_verifier::Kind;
+    use corral_verifier::refine::Verdict;
+    use serde_json::json;
+
+    fn policy(source: &str) -> corral_compiler::ir::Policy {
+        let compilation = compile_source("test.corral", source, None, &options());
+        assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+        compilation.program.policies.into_iter().next().expect("one policy")
+    }
+
+    fn files(proofs: &[Proof]) -> &Proof {
+        proofs.iter().find(|p| p.kind == Kind::File).expect("a file proof")
+    }
+
+    fn ruleset(abi: u8, handled: &[&str], rules: Value) -> Value {
+        json!({ "abi": abi, "ruleset": [{ "handledAccessFs": handled }], "pathBeneath": rules })
+    }
+
+    const ALL: [&str; 16] = [
+        "execute",
+        "write_file",
+        "read_file",
+        "read_dir",
+        "remove_dir",
+        "remove_file",
+        "make_char",
+        "make_dir",
+        "make_reg",
+        "make_sock",
+        "make_fifo",
+        "make_block",
+        "make_sym",
+        "refer",
+        "truncate",
+        "ioctl_dev",
+    ];
+
+    #[test]
+    fn a_directory_granted_over_a_denied_file_is_broader_with_that_file() {
+        let t = tree();
+        let p = policy(r#"policy p { allow read, list under "/w"  deny read "/w/secret/key" }"#);
+        let wrong =
+            ruleset(7, &ALL, json!([{ "allowedAccess": ["read_file", "read_dir"], "parent": ["/w"] }]));
+        let proofs = prove_config(&p, &wrong, t.path(), 10_000);
+        let Verdict::Counterexample(access) = &files(&proofs).broader else { panic!("{proofs:?}") };
+        assert_eq!(access.to_string(), "read /w/secret/key");
+        assert!(!Evaluator::new(&p).decide(access).permitted);
+    }
+
+    #[test]
+    fn a_deny_on_a_path_that_does_not_exist_yet_still_counts() {
+        let t = tree();
+        let p = policy(r#"policy p { allow read, list under "/w"  deny read under "/w/later" }"#);
+        let wrong =
+            ruleset(7, &ALL, json!([{ "allowedAccess": ["read_file", "read_dir"], "parent": ["/w"] }]));
+        let proofs = prove_config(&p, &wrong, t.path(), 10_000);
+        let Verdict::Counterexample(access) = &files(&proofs).broader else { panic!("{proofs:?}") };
+        assert!(access.to_string().starts_with("read /w/later"), "{access}");
+    }
+
+    #[test]
+    fn truncation_left_unhandled_below_abi_3_is_broader() {
+        let t = tree();
+        let p = policy(r#"policy p { allow read, list under "/w" }"#);
+        let abi2: Vec<&str> = ALL.into_iter().filter(|a| !matches!(*a, "truncate" | "ioctl_dev")).collect();
+        let config =
+            ruleset(2, &abi2, json!([{ "allowedAccess": ["read_file", "read_dir"], "parent": ["/w"] }]));
+        let proofs = prove_config(&p, &config, t.path(), 10_000);
+        let Verdict::Counterexample(access) = &files(&proofs).broader else { panic!("{proofs:?}") };
+        assert!(access.to_string().starts_with("write "), "{access}");
+    }
+
+    #[test]
+    fn the_carved_ruleset_is_proved_and_what_it_loses_is_named() {
+        let t = tree();
+        let source = r#"policy p { allow read, list under "/w"  deny read "/w/secret/key" }"#;
+        let l = lower(source, t.path(), LATEST_ABI);
+        assert!(l.validated, "{}", l.summary);
+        let f = files(&l.proofs);
+        assert_eq!(f.broader, Verdict::Holds);
+        // `/w` itself cannot be granted (the deny is below it): new
+        // entries directly in `/w` are lost.
+        let Verdict::Counterexample(lost) = &f.narrower else { panic!("{:?}", l.proofs) };
+        assert!(Evaluator::new(&policy(source)).decide(lost).permitted, "{lost}");
+        assert!(!Evaluator::new(&l.model).decide(lost).permitted, "{lost}");
+        assert!(l.summary.contains("files: proved within the policy"), "{}", l.summary);
+    }
+
+    #[test]
+    fn a_port_only_connect_rule_is_proved_outside_the_reported_gap() {
+        let t = tree();
+        let l = lower(r#"policy p { allow connect tcp "github.com":443 }"#, t.path(), LATEST_ABI);
+        assert!(counterexamples(&l, Code::LandlockBroader).iter().any(|c| c.ends_with(":443")));
+        let connect = l.proofs.iter().find(|p| p.kind == Kind::Connect).unwrap();
+        assert_eq!(connect.broader, Verdict::Holds);
+        assert!(connect.outside_gaps);
+        // Without the gap left out, the proof finds another host on 443.
+        let proofs = prove_config(
+            &policy(r#"policy p { allow connect tcp "github.com":443 }"#),
+            &l.config,
+            t.path(),
+            10_000,
+        );
+        let connect = proofs.iter().find(|p| p.kind == Kind::Connect).unwrap();
+        let Verdict::Counterexample(access) = &connect.broader else { panic!("{proofs:?}") };
+        assert!(
+            access.to_string().starts_with("connect tcp ") && access.to_string().ends_with(":443"),
+            "{access}"
+        );
+    }
 }

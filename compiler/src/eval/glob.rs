@@ -130,15 +130,120 @@ impl Glob {
     }
 
     /// Does the glob match the whole of `text`? O(len(text) × len(glob));
-    /// `?` is one `char`, not one byte.
+    /// `?` is one `char`, not one byte. The state sets are reused from one
+    /// character to the next.
     pub fn matches(&self, text: &str) -> bool {
         let mut cur = self.start();
+        let mut next = self.empty();
+        let mut stack = Vec::new();
         for ch in text.chars() {
-            cur = self.step(&cur, ch);
+            next.iter_mut().for_each(|w| *w = 0);
+            for (i, inst) in self.prog.iter().enumerate() {
+                if cur[i / 64] & (1 << (i % 64)) == 0 {
+                    continue;
+                }
+                let target = match inst {
+                    Inst::Char(c) if *c == ch => i + 1,
+                    Inst::AnyChar => i + 1,
+                    Inst::Star => i,
+                    _ => continue,
+                };
+                self.add(&mut next, target, &mut stack);
+            }
+            std::mem::swap(&mut cur, &mut next);
             if cur.iter().all(|w| *w == 0) {
                 return false;
             }
         }
         self.accepts(&cur)
     }
+}
+
+/// [`Glob::matches`] for globs without braces, with nothing compiled or
+/// allocated: the pieces between stars have a fixed length in characters,
+/// so the first must match at the start, the last at the end, and each
+/// other at its leftmost place (the standard wildcard argument). Braces
+/// fall back to the automaton. Tested against it in `tests/eval/glob.rs`.
+pub fn matches_parts(parts: &[GlobPart], text: &str) -> bool {
+    if parts.iter().any(|p| matches!(p, GlobPart::Alternatives(_))) {
+        return Glob::new(parts).matches(text);
+    }
+    let is_star = |p: &GlobPart| matches!(p, GlobPart::Star);
+    let mut pieces = parts.split(is_star);
+    let Some(first) = pieces.next() else { return text.is_empty() };
+    let Some(mut at) = piece_at(first, text, 0) else { return false };
+    let Some(last) = pieces.next_back() else { return at == text.len() };
+    for piece in pieces {
+        let mut found = None;
+        let mut start = at;
+        loop {
+            if let Some(end) = piece_at(piece, text, start) {
+                found = Some(end);
+                break;
+            }
+            match text[start..].chars().next() {
+                Some(c) => start += c.len_utf8(),
+                None => break,
+            }
+        }
+        let Some(end) = found else { return false };
+        at = end;
+    }
+    // The last piece ends the text: it starts its length in characters
+    // before the end.
+    let len: usize = last
+        .iter()
+        .map(|p| match p {
+            GlobPart::Literal(l) => l.chars().count(),
+            _ => 1,
+        })
+        .sum();
+    let start = if len == 0 {
+        text.len()
+    } else {
+        match text.char_indices().rev().nth(len - 1) {
+            Some((i, _)) => i,
+            None => return false,
+        }
+    };
+    start >= at && piece_at(last, text, start) == Some(text.len())
+}
+
+/// The brace-free globs a glob with braces stands for (one of them must
+/// match), or `None` when there would be more than `limit`. Alternatives
+/// hold no braces (LANGUAGE.md §3), so one level of expansion is enough.
+pub fn expand_braces(parts: &[GlobPart], limit: usize) -> Option<Vec<Vec<GlobPart>>> {
+    let mut out: Vec<Vec<GlobPart>> = vec![Vec::new()];
+    for part in parts {
+        match part {
+            GlobPart::Alternatives(alts) => {
+                if out.len().saturating_mul(alts.len()) > limit {
+                    return None;
+                }
+                out = out
+                    .iter()
+                    .flat_map(|head| alts.iter().map(move |alt| [head.as_slice(), alt.as_slice()].concat()))
+                    .collect();
+            }
+            other => out.iter_mut().for_each(|head| head.push(other.clone())),
+        }
+    }
+    Some(out)
+}
+
+/// Matches the literals and `?` of `piece` at byte `at` of `text`; the
+/// byte where the match ends.
+fn piece_at(piece: &[GlobPart], text: &str, at: usize) -> Option<usize> {
+    let mut rest = text.get(at..)?;
+    for part in piece {
+        match part {
+            GlobPart::Literal(l) => rest = rest.strip_prefix(l.as_str())?,
+            GlobPart::Question => {
+                let c = rest.chars().next()?;
+                rest = &rest[c.len_utf8()..];
+            }
+            GlobPart::Star | GlobPart::Alternatives(_) => return None,
+        }
+    }
+    Some(text.len() - rest.len())
 }

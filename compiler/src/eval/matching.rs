@@ -47,10 +47,18 @@ impl PathPattern {
             return pat.len() == path.len() && pat.iter().zip(path).all(|(p, s)| segment_matches(p, s));
         }
         // next[j]: does pat[i+1..] match path[j..]? Filled from the end.
+        // Paths of up to 63 segments use two arrays on the stack.
         let (n, m) = (pat.len(), path.len());
-        let mut next = vec![false; m + 1];
+        let (mut small_next, mut small_cur) = ([false; 64], [false; 64]);
+        let (mut big_next, mut big_cur);
+        let (mut next, mut cur): (&mut [bool], &mut [bool]) = if m < 64 {
+            (&mut small_next[..=m], &mut small_cur[..=m])
+        } else {
+            big_next = vec![false; m + 1];
+            big_cur = vec![false; m + 1];
+            (&mut big_next[..], &mut big_cur[..])
+        };
         next[m] = true;
-        let mut cur = vec![false; m + 1];
         for i in (0..n).rev() {
             match &pat[i] {
                 // Last segment: one or more segments, never the directory itself.
@@ -91,7 +99,7 @@ fn segment_matches(seg: &Segment, text: &str) -> bool {
 
 /// Matches a glob segment; see [`super::glob::Glob`].
 fn glob_matches(parts: &[GlobPart], text: &str) -> bool {
-    super::glob::Glob::new(parts).matches(text)
+    super::glob::matches_parts(parts, text)
 }
 
 // ---------------------------------------------------------------------------

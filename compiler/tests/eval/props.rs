@@ -4,10 +4,11 @@
 
 use std::fmt::Debug;
 
+use corral_compiler::eval::glob::{expand_braces as expand_glob, matches_parts};
 use corral_compiler::eval::{Access, Evaluator, Host, builtin_host_set, decide_by_scan};
 use corral_compiler::ir::{
     BindRule, ConnectRule, Device, DeviceMode, DeviceRule, Effect, EndpointAtom, FileRule, HostAtom,
-    PathPattern, Policy, PortRange, Proto, Protos, Right, Rights, Set,
+    PathPattern, Policy, PortRange, Proto, Protos, Right, Rights, Segment, Set,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -95,6 +96,39 @@ proptest! {
         for path in paths {
             let expected = segments_ref(&split(&pattern), &split(&path));
             prop_assert_eq!(compiled.matches(&path), expected, "`{}` vs `{}`", pattern, path);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// Globs of several stars and `?` within one segment, against texts
+    /// with a multi-byte character: the brace-free fast path and the
+    /// automaton both agree with the reference.
+    #[test]
+    fn segment_globs_agree_with_the_naive_reference(
+        glob in vec(select(vec!['a', 'b', 'é', '*', '?', '.']), 1..9),
+        texts in vec(vec(select(vec!['a', 'b', 'é', '.']), 1..9), 8),
+    ) {
+        let glob: String = glob.into_iter().collect();
+        prop_assume!(!glob.contains("**") && glob != "." );
+        let Ok(pattern) = PathPattern::parse(&format!("/{glob}"), "/h") else { return Ok(()) };
+        let with_braces = PathPattern::parse(&format!("/{{{glob},{glob}}}"), "/h").unwrap();
+        let g: Vec<char> = glob.chars().collect();
+        for text in texts {
+            let text: String = text.into_iter().collect();
+            if text == "." || text == ".." {
+                continue;
+            }
+            let expected = glob_ref(&g, &text.chars().collect::<Vec<_>>());
+            let path = format!("/{text}");
+            prop_assert_eq!(pattern.matches(&path), expected, "`{}` vs `{}`", glob, text);
+            prop_assert_eq!(with_braces.matches(&path), expected, "braces: `{}` vs `{}`", glob, text);
+            if let Some(Segment::Glob(parts)) = with_braces.segments.first() {
+                let expanded = expand_glob(parts, 8).unwrap();
+                prop_assert_eq!(expanded.iter().any(|g| matches_parts(g, &text)), expected, "expanded: `{}`", glob);
+            }
         }
     }
 }
