@@ -187,6 +187,8 @@ pub fn rights(rng: &mut Rng, from: &[&str]) -> String {
 }
 
 pub const ALL_RIGHTS: [&str; 6] = ["read", "list", "write", "create", "delete", "exec"];
+/// The rights that `under` a directory grants it as a whole.
+pub const DIR_RIGHTS: [&str; 4] = ["read", "list", "write", "exec"];
 /// The rights Landlock grants on a single file.
 pub const FILE_RIGHTS: [&str; 3] = ["read", "write", "exec"];
 
@@ -256,10 +258,12 @@ pub fn random_rules(rng: &mut Rng, e: &Entries, root: &str, ports: &Ports) -> St
         let effect = if i == 0 || rng.chance(65) { "allow" } else { "deny" };
         let rule = match (tame, effect, rng.below(10)) {
             (false, _, _) => format!("{} {}", rights(rng, &ALL_RIGHTS), path_set(rng, e, root)),
-            (true, "allow", 0..=5) => format!("{} under \"{}\"", rights(rng, &ALL_RIGHTS), rng.pick(&e.dirs)),
-            (true, "allow", 6) => format!("{} \"{}/**\"", rights(rng, &ALL_RIGHTS), rng.pick(&e.dirs)),
+            // Making and removing the directory an `under` names is decided
+            // on its parent: `dir/**` grants them for its entries only.
+            (true, "allow", 0..=3) => format!("{} under \"{}\"", rights(rng, &DIR_RIGHTS), rng.pick(&e.dirs)),
+            (true, "allow", 4..=6) => format!("{} \"{}/**\"", rights(rng, &ALL_RIGHTS), rng.pick(&e.dirs)),
             (true, "allow", _) => format!("{} \"{}\"", rights(rng, &FILE_RIGHTS), rng.pick(&files)),
-            (true, _, 0..=4) => format!("{} under \"{}\"", rights(rng, &ALL_RIGHTS), rng.pick(&e.dirs)),
+            (true, _, 0..=3) => format!("{} under \"{}\"", rights(rng, &ALL_RIGHTS), rng.pick(&e.dirs)),
             (true, _, _) => format!("{} \"{}\"", rights(rng, &ALL_RIGHTS), rng.pick(&entries)),
         };
         let _ = writeln!(out, "  {effect} {rule}");

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use corral_backend_landlock::{LATEST_ABI, lower_to_landlock};
 use corral_compiler::eval::{Access, is_permitted};
-use corral_compiler::ir::{Policy, Right};
+use corral_compiler::ir::Policy;
 use corral_compiler::{Options, compile_file};
 
 /// The environment variable that turns `sandboxed_child` into the child:
@@ -41,7 +41,7 @@ const OPERATIONS: [&str; 14] = [
 mod child;
 mod examples;
 mod generate;
-mod known;
+mod losses;
 
 use generate::{Attempt, Entries, Ports, Rng, plan, prelude, random_rules, random_tree};
 
@@ -59,8 +59,8 @@ struct Tally {
     asserted: usize,
     /// Differences that a diagnostic of a non-exact lowering announces.
     excused: usize,
-    /// Differences of the kinds the `known_mismatch_*` tests show.
-    known: usize,
+    /// Attempts whose outcome was compared with the lowering's model.
+    modelled: usize,
     /// Policies under which the child could not start (the lowering's
     /// walk ran out of its entry budget).
     unrunnable: usize,
@@ -76,7 +76,7 @@ impl Tally {
         self.attempts += other.attempts;
         self.asserted += other.asserted;
         self.excused += other.excused;
-        self.known += other.known;
+        self.modelled += other.modelled;
         self.unrunnable += other.unrunnable;
         for (op, [denied, allowed]) in &other.by_operation {
             let mine = self.by_operation.entry(op.clone()).or_default();
@@ -160,9 +160,9 @@ fn text(out: &Output) -> String {
 
 /// What `corral run` said about the ruleset it applied: exact when its
 /// audit line lists no gap, and each diagnostic of its lowering, read back
-/// from its stderr. Reading the one lowering that made the ruleset, rather
-/// than lowering again, halves the examples' time (each walks `/`) and
-/// cannot disagree with it when `/tmp` changes in between.
+/// from its stderr: the lowering that made the ruleset, which a second
+/// lowering (the test's, for the model) could disagree with when `/tmp`
+/// changes in between.
 struct Report {
     exact: bool,
     gaps: Vec<Gap>,
@@ -233,52 +233,40 @@ impl Report {
     }
 }
 
-/// The known mismatches of the lowering, each shown by an ignored
-/// `known_mismatch_*` test: the kernel denies an access the evaluator
-/// permits, and the lowering reports itself exact. Only that direction (an
-/// unreported narrowing, never a broadening) is recognised.
-fn known_mismatch(policy: &Policy, access: &Access) -> Option<&'static str> {
-    let Access::File { right, path } = access else { return None };
-    let permits = |right, path: String| is_permitted(policy, &Access::File { right, path });
-    match right {
-        // `execve` opens the file for reading: Landlock checks `read_file` too.
-        Right::Exec if !permits(Right::Read, path.clone()) => Some("exec without read"),
-        // Making or removing one entry needs `make_*` or `remove_*` on its
-        // whole directory: a literal path that does not exist yet, or the
-        // directory an `under` names.
-        Right::Create | Right::Delete => {
-            let (parent, _) = path.rsplit_once('/')?;
-            let fresh = format!("{parent}/corral-fresh-name");
-            (!permits(*right, fresh)).then_some("create or delete of some entries of a directory only")
-        }
-        _ => None,
-    }
-}
-
 /// Compares each outcome with the evaluator; returns the mismatches.
 fn compare(
     policy: &Policy,
     home: &str,
     report: &Report,
+    model: &Policy,
     attempts: &[Attempt],
     outcomes: &[bool],
     tally: &mut Tally,
 ) -> Vec<String> {
     let mut mismatches = Vec::new();
+    let word = |allowed: bool| if allowed { "allowed" } else { "denied" };
     for (a, &kernel) in attempts.iter().zip(outcomes) {
         let access = Access::parse(&a.access, home).unwrap();
         let evaluator = is_permitted(policy, &access);
         tally.attempts += 1;
+        // The model says what the ruleset permits, gaps included: always.
+        let modelled = is_permitted(model, &access);
+        tally.modelled += 1;
+        if kernel != modelled {
+            mismatches.push(format!(
+                "`{}` (child: `{}`): kernel {}, the lowering's model {}",
+                a.access,
+                a.line,
+                word(kernel),
+                if modelled { "permits" } else { "denies" }
+            ));
+        }
         if kernel != evaluator && !report.exact {
             let code = if kernel { "C3001" } else { "C3002" };
             if report.announces(code, &a.access) {
                 tally.excused += 1;
                 continue;
             }
-        }
-        if !kernel && evaluator && known_mismatch(policy, &access).is_some() {
-            tally.known += 1;
-            continue;
         }
         tally.asserted += 1;
         let op = a.line.split(' ').next().unwrap_or_default().to_owned();
@@ -288,7 +276,7 @@ fn compare(
                 "`{}` (child: `{}`): kernel {}, evaluator {}",
                 a.access,
                 a.line,
-                if kernel { "allowed" } else { "denied" },
+                word(kernel),
                 if evaluator { "permits" } else { "denies" }
             ));
         }
@@ -373,6 +361,8 @@ fn check_policy(
     let compilation = compile(file, home);
     let policy = compilation.program.policies.iter().find(|p| p.name == name).unwrap();
     let started = Instant::now();
+    // Before the accesses change the tree, as `corral run` does.
+    let lowering = lower_to_landlock(policy, Path::new("/"), LATEST_ABI);
     let permitted = |access: &str| is_permitted(policy, &Access::parse(access, home).unwrap());
     let attempts = plan(rng, e, ports, ATTEMPTS, &permitted);
     let args = vec!["--policy".to_owned(), name.to_owned(), "--home".to_owned(), home.to_owned()];
@@ -399,13 +389,11 @@ fn check_policy(
     };
     tally.policies += 1;
     tally.exact += usize::from(report.exact);
-    let mismatches = compare(policy, home, &report, &attempts, &outcomes, tally);
+    let mismatches = compare(policy, home, &report, &lowering.model, &attempts, &outcomes, tally);
     if mismatches.is_empty() {
         return mismatches;
     }
-    // The ruleset, for the report (lowered again: the tree has changed
-    // only by the accesses).
-    let summary = lower_to_landlock(policy, Path::new("/"), LATEST_ABI).summary;
+    let summary = &lowering.summary;
     let source = std::fs::read_to_string(file).unwrap();
     vec![format!(
         "policy `{name}` of {} (exact: {}):\n{source}\n{}\n{:#?}\nlowering:\n{summary}\n{}",
