@@ -4,9 +4,10 @@
 //! with a sandboxed child that attempts at least 20 random accesses — read,
 //! list, write (append and truncation), create (file, directory, symbolic
 //! link, hard link, unix socket), delete (file and directory), exec, TCP
-//! connect to a local listener and TCP bind. Where the lowering reports
-//! itself exact, every outcome must equal the evaluator's decision; where
-//! it does not, only the differences its diagnostics announce are excused.
+//! connect to a local listener and TCP bind. Every outcome must equal the
+//! decision of the lowering's model (what the ruleset permits); where the
+//! lowering reports itself exact, also the evaluator's, and where it does
+//! not, only the differences its diagnostics announce are excused.
 //!
 //! The sandboxed child is this test binary itself, run as
 //! `run_random-… --exact child::sandboxed_child --ignored` with the accesses in
@@ -300,7 +301,7 @@ fn helper() -> String {
 /// A copy of this test binary with its loader and shared libraries in
 /// `dir`, run as `dir/LOADER --library-path dir dir/child`, so that the
 /// child needs nothing outside `dir`: the examples' lowerings may run out of
-/// their entry budget before they grant `/usr`. Without a known loader,
+/// their entry budget before they grant `/usr`. Without a recognised loader,
 /// the copy alone.
 fn private_child(dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
