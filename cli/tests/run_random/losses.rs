@@ -1,24 +1,39 @@
-//! The three mismatches the random test first found, now reported by the
-//! lowering: an access the policy permits and the kernel denies must be
-//! named in a C3002 (narrower) diagnostic, and the lowering's model must
-//! deny it too.
+//! The mismatches the random test found. Three are reported by the
+//! lowering since `b6b1ee0` and kept as regression tests: an access the
+//! policy permits and the kernel denies must be named in a C3002
+//! (narrower) diagnostic, and the lowering's model must deny it too. One
+//! is still open and ignored.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use corral_backend_landlock::{LATEST_ABI, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, Lowering, lower_to_landlock};
 use corral_compiler::diagnostics::Code;
 use corral_compiler::eval::{Access, is_permitted};
 
 use super::generate::{Attempt, Entries, prelude};
 use super::{compile, helper, landlock, run_child, scratch, text};
 
+/// One access under one policy, and what each side said.
+struct Case {
+    access: String,
+    /// The policy permits the access.
+    permitted: bool,
+    /// The kernel allowed it.
+    kernel: bool,
+    /// The lowering's model permits it.
+    modelled: bool,
+    lowering: Lowering,
+    out: Output,
+    context: String,
+}
+
 /// Runs `rules` over a fresh tree holding `d/f.txt`, the script `d/s.sh`
-/// and the empty directory `d/empty` (`@` is the tree), and one access the
-/// policy permits and the kernel cannot: it must be denied, by the model
-/// too, and reported.
-fn reported_loss(rules: &str, line: &str, access: &str) {
+/// and the empty directory `d/empty` (`@` is the tree), and one access;
+/// None where Landlock is unavailable.
+fn run_case(rules: &str, line: &str, access: &str) -> Option<Case> {
     if !landlock() {
-        return;
+        return None;
     }
     let scratch = scratch("run-loss-");
     let root = scratch.path().canonicalize().unwrap().display().to_string();
@@ -37,19 +52,35 @@ fn reported_loss(rules: &str, line: &str, access: &str) {
     let args = ["--home".to_owned(), root.clone()];
     let (outcomes, out) = run_child(&file, &args, std::slice::from_ref(&attempt), &[helper]);
     let outcomes = outcomes.unwrap_or_else(|| panic!("the child did not start\n{}", text(&out)));
-    let access = Access::parse(&attempt.access, &root).unwrap();
+    let parsed = Access::parse(&attempt.access, &root).unwrap();
     let context = format!("{source}\n{}\n{}", lowering.summary, text(&out));
-    assert!(is_permitted(policy, &access), "{context}");
-    assert!(!outcomes[0], "`{}` was allowed\n{context}", attempt.access);
-    assert!(!is_permitted(&lowering.model, &access), "the model permits `{}`\n{context}", attempt.access);
-    assert!(!lowering.exact, "{context}");
+    Some(Case {
+        permitted: is_permitted(policy, &parsed),
+        kernel: outcomes[0],
+        modelled: is_permitted(&lowering.model, &parsed),
+        access: attempt.access,
+        lowering,
+        out,
+        context,
+    })
+}
+
+/// The policy permits the access and the kernel cannot: it must be denied,
+/// by the model too, and reported.
+fn reported_loss(rules: &str, line: &str, access: &str) {
+    let Some(c) = run_case(rules, line, access) else { return };
+    let context = &c.context;
+    assert!(c.permitted, "{context}");
+    assert!(!c.kernel, "`{}` was allowed\n{context}", c.access);
+    assert!(!c.modelled, "the model permits `{}`\n{context}", c.access);
+    assert!(!c.lowering.exact, "{context}");
     assert!(
-        lowering
+        c.lowering
             .diagnostics
             .iter()
-            .any(|d| d.code == Code::LandlockNarrower && d.counterexamples.contains(&attempt.access)),
+            .any(|d| d.code == Code::LandlockNarrower && d.counterexamples.contains(&c.access)),
         "no C3002 names `{}`\n{context}",
-        attempt.access
+        c.access
     );
 }
 
@@ -69,4 +100,29 @@ fn creating_a_missing_literal_path_is_a_reported_loss() {
 #[test]
 fn deleting_the_directory_under_names_is_a_reported_loss() {
     reported_loss("  allow delete under \"@/d/empty\"\n", "rmdir @/d/empty", "delete @/d/empty");
+}
+
+/// `corral run` lowers without translation validation unless `--validate`,
+/// and the walk alone misses that a brace alternative naming a path that
+/// does not exist yet cannot be created: its audit line lists no gap
+/// although the kernel denies what the policy permits. (`lower_to_landlock`,
+/// which validates, reports the loss, so the random test does not fail.)
+#[test]
+#[ignore = "known mismatch: without `--validate`, `corral run` lists no gap for `allow create \"d/{f.txt,new.txt}\"`, whose missing `d/new.txt` the kernel cannot create"]
+fn known_mismatch_run_lists_no_gap_for_a_missing_brace_alternative() {
+    let Some(c) =
+        run_case("  allow create \"@/d/{f.txt,new.txt}\"\n", "create @/d/new.txt", "create @/d/new.txt")
+    else {
+        return;
+    };
+    let context = &c.context;
+    assert!(c.permitted && !c.kernel && !c.modelled && !c.lowering.exact, "{context}");
+    let stderr = String::from_utf8_lossy(&c.out.stderr);
+    let audit = stderr.lines().find(|l| l.starts_with("{\"")).unwrap();
+    let audit: serde_json::Value = serde_json::from_str(audit).unwrap();
+    assert!(
+        audit["gaps"].as_array().is_some_and(|g| !g.is_empty()),
+        "`{}` is denied, yet the audit line lists no gap\n{context}",
+        c.access
+    );
 }

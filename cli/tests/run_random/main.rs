@@ -23,7 +23,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use corral_backend_landlock::{LATEST_ABI, lower_to_landlock};
+use corral_backend_landlock::{LATEST_ABI, Lowering, lower_to_landlock};
+use corral_compiler::diagnostics::Code;
 use corral_compiler::eval::{Access, is_permitted};
 use corral_compiler::ir::Policy;
 use corral_compiler::{Options, compile_file};
@@ -159,87 +160,30 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// What `corral run` said about the ruleset it applied: exact when its
-/// audit line lists no gap, and each diagnostic of its lowering, read back
-/// from its stderr: the lowering that made the ruleset, which a second
-/// lowering (the test's, for the model) could disagree with when `/tmp`
-/// changes in between.
-struct Report {
-    exact: bool,
-    gaps: Vec<Gap>,
+/// The lowering's walk ran out of its entry budget (C3002).
+fn truncated(lowering: &Lowering) -> bool {
+    lowering.diagnostics.iter().any(|d| d.code == Code::LandlockNarrower && d.message.contains("too deep"))
 }
 
-/// One diagnostic: `C3001` (broader), `C3002` (narrower) or `C3003`.
-#[derive(Debug)]
-struct Gap {
-    code: String,
-    message: String,
-    counterexamples: Vec<String>,
-    /// The list of counterexamples ends with `and N more`.
-    cut_short: bool,
-}
-
-fn report(out: &Output) -> Report {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let audit = stderr
-        .lines()
-        .find(|l| l.starts_with("{\""))
-        .unwrap_or_else(|| panic!("no audit line\n{}", text(out)));
-    let audit: serde_json::Value = serde_json::from_str(audit).unwrap();
-    let listed = audit["gaps"].as_array().unwrap();
-    let mut gaps: Vec<Gap> = Vec::new();
-    for line in stderr.lines() {
-        if line.starts_with("C300") && line.contains("(landlock-") {
-            let code = line[..5].to_owned();
-            gaps.push(Gap { code, message: String::new(), counterexamples: Vec::new(), cut_short: false });
-            continue;
-        }
-        let Some(gap) = gaps.last_mut() else { continue };
-        let t = line.trim_start_matches(|c: char| c.is_whitespace() || "│·".contains(c));
-        if let Some(access) = t.strip_prefix("counterexample: ") {
-            gap.counterexamples.push(access.to_owned());
-        } else if t.starts_with("note: and ") {
-            gap.cut_short = true;
-        } else if gap.message.is_empty() && (t.starts_with('⚠') || t.starts_with('×')) {
-            gap.message = t.chars().skip(1).collect::<String>().trim().to_owned();
-        }
-    }
-    // Every gap of the audit line was read back, with its message.
-    let codes: Vec<&str> =
-        listed.iter().filter_map(|g| g["code"].as_str()).filter(|c| c.starts_with("C300")).collect();
-    let read: Vec<&str> = gaps.iter().map(|g| g.code.as_str()).collect();
-    assert_eq!(read, codes, "{gaps:?}\n{}", text(out));
-    assert!(gaps.iter().all(|g| !g.message.is_empty()), "{gaps:?}\n{}", text(out));
-    Report { exact: listed.is_empty(), gaps }
-}
-
-impl Report {
-    /// The lowering's walk ran out of its entry budget (C3002).
-    fn truncated(&self) -> bool {
-        self.gaps.iter().any(|g| g.code == "C3002" && g.message.contains("too deep"))
-    }
-
-    /// Whether the lowering announces a difference of this direction for
-    /// `access`: a broader one (C3001) by a counterexample of the same kind
-    /// (its first word: the right, `connect` or `bind`) or a list cut short
-    /// (`and N more`); a narrower one by any C3002, whose counterexamples
-    /// are examples only. The model check covers every attempt exactly.
-    fn announces(&self, code: &str, access: &str) -> bool {
-        let kind = access.split(' ').next().unwrap_or_default();
-        self.gaps.iter().filter(|g| g.code == code).any(|g| {
-            code == "C3002"
-                || g.cut_short
-                || g.counterexamples.iter().any(|c| c.split(' ').next() == Some(kind))
-        })
-    }
+/// Whether the lowering announces a difference of this direction for
+/// `access`: a broader one (C3001) by a counterexample of the same kind
+/// (its first word: the right, `connect` or `bind`) or a list cut short
+/// (`and N more`); a narrower one by any C3002, whose counterexamples are
+/// examples only. The model check covers every attempt exactly.
+fn announces(lowering: &Lowering, code: Code, access: &str) -> bool {
+    let kind = access.split(' ').next().unwrap_or_default();
+    lowering.diagnostics.iter().filter(|d| d.code == code).any(|d| {
+        code == Code::LandlockNarrower
+            || !d.notes.is_empty()
+            || d.counterexamples.iter().any(|c| c.split(' ').next() == Some(kind))
+    })
 }
 
 /// Compares each outcome with the evaluator; returns the mismatches.
 fn compare(
     policy: &Policy,
     home: &str,
-    report: &Report,
-    model: &Policy,
+    lowering: &Lowering,
     attempts: &[Attempt],
     outcomes: &[bool],
     tally: &mut Tally,
@@ -251,7 +195,7 @@ fn compare(
         let evaluator = is_permitted(policy, &access);
         tally.attempts += 1;
         // The model says what the ruleset permits, gaps included: always.
-        let modelled = is_permitted(model, &access);
+        let modelled = is_permitted(&lowering.model, &access);
         tally.modelled += 1;
         if kernel != modelled {
             mismatches.push(format!(
@@ -262,9 +206,9 @@ fn compare(
                 if modelled { "permits" } else { "denies" }
             ));
         }
-        if kernel != evaluator && !report.exact {
-            let code = if kernel { "C3001" } else { "C3002" };
-            if report.announces(code, &a.access) {
+        if kernel != evaluator && !lowering.exact {
+            let code = if kernel { Code::LandlockBroader } else { Code::LandlockNarrower };
+            if announces(lowering, code, &a.access) {
                 tally.excused += 1;
                 continue;
             }
@@ -368,7 +312,6 @@ fn check_policy(
     let attempts = plan(rng, e, ports, ATTEMPTS, &permitted);
     let args = vec!["--policy".to_owned(), name.to_owned(), "--home".to_owned(), home.to_owned()];
     let (outcomes, out) = run_child(file, &args, &attempts, child);
-    let report = report(&out);
     if started.elapsed().as_secs() >= 5 {
         eprintln!("slow: policy `{name}` of {}: run in {:.1?}", file.display(), started.elapsed());
     }
@@ -376,7 +319,7 @@ fn check_policy(
         // Only a walk cut short by the entry budget, which the lowering
         // reports (C3002), may leave the child's own program ungranted.
         assert!(
-            report.truncated(),
+            truncated(&lowering),
             "the sandbox did not let the child start under {}\n{}",
             file.display(),
             text(&out)
@@ -389,8 +332,8 @@ fn check_policy(
         return Vec::new();
     };
     tally.policies += 1;
-    tally.exact += usize::from(report.exact);
-    let mismatches = compare(policy, home, &report, &lowering.model, &attempts, &outcomes, tally);
+    tally.exact += usize::from(lowering.exact);
+    let mismatches = compare(policy, home, &lowering, &attempts, &outcomes, tally);
     if mismatches.is_empty() {
         return mismatches;
     }
@@ -399,9 +342,13 @@ fn check_policy(
     vec![format!(
         "policy `{name}` of {} (exact: {}):\n{source}\n{}\n{:#?}\nlowering:\n{summary}\n{}",
         file.display(),
-        report.exact,
+        lowering.exact,
         mismatches.join("\n"),
-        report.gaps,
+        lowering
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.as_str(), &d.message, &d.counterexamples))
+            .collect::<Vec<_>>(),
         text(&out)
     )]
 }
