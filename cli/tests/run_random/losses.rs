@@ -1,8 +1,8 @@
-//! The mismatches the random test found. Three are reported by the
-//! lowering since `b6b1ee0` and kept as regression tests: an access the
-//! policy permits and the kernel denies must be named in a C3002
-//! (narrower) diagnostic, and the lowering's model must deny it too. One
-//! is still open and ignored.
+//! The mismatches the random test found, each reported by the lowering
+//! since and kept as a regression test: an access the policy permits and
+//! the kernel denies must be named in a C3002 (narrower) diagnostic — by
+//! the walk itself, so that `corral run` without `--validate` lists it in
+//! its audit line — and the lowering's model must deny it too.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -103,13 +103,11 @@ fn deleting_the_directory_under_names_is_a_reported_loss() {
 }
 
 /// `corral run` lowers without translation validation unless `--validate`,
-/// and the walk alone misses that a brace alternative naming a path that
-/// does not exist yet cannot be created: its audit line lists no gap
-/// although the kernel denies what the policy permits. (`lower_to_landlock`,
-/// which validates, reports the loss, so the random test does not fail.)
+/// so the walk itself must see that a brace alternative naming a path that
+/// does not exist yet cannot be created, and the audit line must list the
+/// gap.
 #[test]
-#[ignore = "known mismatch: without `--validate`, `corral run` lists no gap for `allow create \"d/{f.txt,new.txt}\"`, whose missing `d/new.txt` the kernel cannot create"]
-fn known_mismatch_run_lists_no_gap_for_a_missing_brace_alternative() {
+fn a_missing_brace_alternative_is_a_reported_loss_without_validation() {
     let Some(c) =
         run_case("  allow create \"@/d/{f.txt,new.txt}\"\n", "create @/d/new.txt", "create @/d/new.txt")
     else {
