@@ -98,7 +98,7 @@ pub fn run(args: &RunArgs) -> u8 {
                     .map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message }))
                     .collect(),
                 errors: common::count(diags, Severity::Error),
-                broader: diags.iter().any(|d| d.code == Code::LandlockBroader),
+                broader: diags.iter().any(|d| d.code == Code::ArtifactBroader),
                 validated: args.validate.then_some(lowering.validated),
                 config: lowering.config,
             }
@@ -213,7 +213,7 @@ fn prebuilt(dir: &Path, policy: &corral_compiler::ir::Policy) -> Result<Prepared
     let code = |g: &serde_json::Value, c: Code| g["code"].as_str() == Some(c.as_str());
     Ok(Prepared {
         errors: gaps.iter().filter(|g| g["severity"].as_str() == Some("error")).count(),
-        broader: gaps.iter().any(|g| code(g, Code::LandlockBroader)),
+        broader: gaps.iter().any(|g| code(g, Code::ArtifactBroader)),
         validated: meta["validated"].as_bool(),
         gaps,
         config,

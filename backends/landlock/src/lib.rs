@@ -162,7 +162,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
 
     for (rule, examples) in &files.broader {
         if let Some(r) = policy.files.get(*rule) {
-            let d = Diagnostic::error(Code::LandlockBroader, "the landlock ruleset allows files this deny could match later")
+            let d = Diagnostic::error(Code::ArtifactBroader, "the landlock ruleset allows files this deny could match later")
                 .primary(r.origin.span, "files created later under an allowed directory can match this")
                 .help("landlock cannot deny inside an allowed directory; narrow the allow, or pass `--accept-broader`");
             diagnostics.push(with_examples(d, examples.iter().cloned()));
@@ -170,7 +170,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
     }
     if !files.narrower.is_empty() {
         let mut d = Diagnostic::warning(
-            Code::LandlockNarrower,
+            Code::ArtifactNarrower,
             "the landlock ruleset denies accesses the policy allows",
         )
         .help(
@@ -190,7 +190,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
     }
     if files.truncated {
         diagnostics.push(Diagnostic::warning(
-            Code::LandlockNarrower,
+            Code::ArtifactNarrower,
             format!(
                 "the file tree has more than {MAX_ENTRIES} entries or is too deep; the rest is not granted"
             ),
@@ -227,7 +227,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
                     _ => policy.connects.get(rule).map(|r| r.origin.span),
                 };
                 let mut d = Diagnostic::error(
-                    Code::LandlockBroader,
+                    Code::ArtifactBroader,
                     format!("the landlock ruleset allows `{rules}` to peers the policy denies"),
                 )
                 .help(
@@ -253,7 +253,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
     } else {
         not_enforced.push("tcp (needs ABI 4)".to_owned());
         let mut d = Diagnostic::warning(
-            Code::LandlockUnsupported,
+            Code::ArtifactUnsupported,
             format!("landlock ABI {abi} cannot restrict tcp; connect and bind are not enforced"),
         )
         .help("build for ABI 4 or later");
@@ -275,7 +275,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
         let denied_write =
             policy.files.iter().find(|r| r.effect == Effect::Deny && r.rights.contains(Right::Write));
         let mut d = Diagnostic::error(
-            Code::LandlockBroader,
+            Code::ArtifactBroader,
             format!(
                 "landlock ABI {abi} cannot restrict truncation; the agent can truncate files it may not write"
             ),
@@ -297,7 +297,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
         for (right, path) in &tree.violations {
             diagnostics.push(
                 Diagnostic::error(
-                    Code::LandlockBroader,
+                    Code::ArtifactBroader,
                     format!("the landlock ruleset allows `{right} {path}`, which the policy denies"),
                 )
                 .counterexample(format!("{right} {path}")),
@@ -418,7 +418,7 @@ fn proof_diagnostics(policy: &Policy, proofs: &[Proof], diagnostics: &mut Vec<Di
             Verdict::Holds => {}
             Verdict::Counterexample(access) => new.push(
                 Diagnostic::error(
-                    Code::LandlockBroader,
+                    Code::ArtifactBroader,
                     format!("translation validation: the landlock ruleset allows `{access}`, which the policy denies"),
                 )
                 .primary(policy.span, format!("in policy `{}`", policy.name))
@@ -436,10 +436,10 @@ fn proof_diagnostics(policy: &Policy, proofs: &[Proof], diagnostics: &mut Vec<Di
             ),
         }
         if let Verdict::Counterexample(access) = &proof.narrower {
-            if !reported(Code::LandlockNarrower) && !reported(Code::LandlockUnsupported) {
+            if !reported(Code::ArtifactNarrower) && !reported(Code::ArtifactUnsupported) {
                 new.push(
                     Diagnostic::warning(
-                        Code::LandlockNarrower,
+                        Code::ArtifactNarrower,
                         format!("the landlock ruleset denies `{access}`, which the policy allows"),
                     )
                     .primary(policy.span, format!("in policy `{}`", policy.name))
@@ -463,7 +463,7 @@ fn unsupported(policy: &Policy, diagnostics: &mut Vec<Diagnostic>, gaps: &mut Ve
         .collect();
     if !udp.is_empty() {
         let mut d = Diagnostic::warning(
-            Code::LandlockUnsupported,
+            Code::ArtifactUnsupported,
             "landlock cannot restrict udp; udp rules are not enforced",
         )
         .note("the sandbox lets every udp send and bind through")
@@ -479,7 +479,7 @@ fn unsupported(policy: &Policy, diagnostics: &mut Vec<Diagnostic>, gaps: &mut Ve
     for r in &policy.devices {
         diagnostics.push(
             Diagnostic::warning(
-                Code::LandlockUnsupported,
+                Code::ArtifactUnsupported,
                 format!("landlock cannot mediate `{}`; this rule is not enforced", r.device.keyword()),
             )
             .primary(r.origin.span, "not enforced")
@@ -571,9 +571,9 @@ fn summary(
     out.push_str(&format!(
         "exact: {} ({} broader, {} narrower, {} unsupported)\n",
         if diagnostics.is_empty() { "yes" } else { "no" },
-        count(Code::LandlockBroader),
-        count(Code::LandlockNarrower),
-        count(Code::LandlockUnsupported),
+        count(Code::ArtifactBroader),
+        count(Code::ArtifactNarrower),
+        count(Code::ArtifactUnsupported),
     ));
     match proofs {
         None => out.push_str("translation validation: not run\n"),

@@ -147,10 +147,10 @@ fn the_abi_limits_the_handled_accesses() {
     let handled = l.config["ruleset"][0]["handledAccessFs"].as_array().map(Vec::len);
     assert_eq!(handled, Some(13));
     assert!(l.config["ruleset"][0].get("handledAccessNet").is_none());
-    assert!(l.diagnostics.iter().any(|d| d.code == Code::LandlockUnsupported));
+    assert!(l.diagnostics.iter().any(|d| d.code == Code::ArtifactUnsupported));
     // Truncation is a write that ABI 1 and 2 cannot restrict: broader.
     assert!(
-        l.diagnostics.iter().any(|d| d.code == Code::LandlockBroader && d.message.contains("truncation"))
+        l.diagnostics.iter().any(|d| d.code == Code::ArtifactBroader && d.message.contains("truncation"))
     );
     assert!(l.summary.contains("truncation (needs ABI 3)"), "{}", l.summary);
     // TCP is outside what ABI 1 enforces: stated, and not part of the proof.
@@ -171,8 +171,8 @@ fn a_denied_entry_is_carved_out_of_its_directory() {
     assert_eq!(parents, ["/w/a.txt", "/w/b.py", "/w/empty", "/w/proj", "/w/sub"]);
     assert!(!all_parents(&l.config).iter().any(|p| p.starts_with("/w/secret")));
     // Files created later directly in `/w` are lost: a warning, not an error.
-    assert_eq!(codes(&l), [(Code::LandlockNarrower, Severity::Warning)]);
-    assert!(counterexamples(&l, Code::LandlockNarrower).contains(&"read /w/new".to_owned()));
+    assert_eq!(codes(&l), [(Code::ArtifactNarrower, Severity::Warning)]);
+    assert!(counterexamples(&l, Code::ArtifactNarrower).contains(&"read /w/new".to_owned()));
     assert!(l.validated);
 }
 
@@ -181,7 +181,7 @@ fn globs_are_expanded_against_the_tree() {
     let t = tree();
     let l = lower(r#"policy p { allow read "/w/**/*.py" }"#, t.path(), LATEST_ABI);
     assert_eq!(parents_with(&l.config, &["read_file"]), ["/w/b.py", "/w/proj/main.py", "/w/sub/c.py"]);
-    let lost = counterexamples(&l, Code::LandlockNarrower);
+    let lost = counterexamples(&l, Code::ArtifactNarrower);
     assert!(lost.iter().any(|c| c.ends_with(".py") && c.contains("new")), "{lost:?}");
     assert!(!l.exact);
     assert!(l.validated);
@@ -196,10 +196,10 @@ fn a_deny_that_future_files_could_match_is_broader() {
         LATEST_ABI,
     );
     assert!(all_parents(&l.config).contains(&"/w/sub".to_owned()));
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     assert!(broader.contains(&"write /w/sub/new/.env".to_owned()), "{broader:?}");
     assert!(
-        l.diagnostics.iter().any(|d| d.code == Code::LandlockBroader && d.is_error() && !d.labels.is_empty())
+        l.diagnostics.iter().any(|d| d.code == Code::ArtifactBroader && d.is_error() && !d.labels.is_empty())
     );
     // The existing entries are still all permitted: validation passes.
     assert!(l.validated);
@@ -220,7 +220,7 @@ fn a_host_specific_connect_is_broader_and_ports_are_granted() {
     let t = tree();
     let l = lower(r#"policy p { allow connect tcp "github.com":443 }"#, t.path(), LATEST_ABI);
     assert_eq!(l.config["netPort"], serde_json::json!([{ "allowedAccess": ["connect_tcp"], "port": [443] }]));
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     assert_eq!(broader.first().map(String::as_str), Some("connect tcp corral-probe.invalid:443"));
 }
 
@@ -229,7 +229,7 @@ fn udp_and_devices_are_unsupported() {
     let t = tree();
     let l =
         lower(r#"policy p { allow connect udp "192.0.2.9":53  allow clipboard read }"#, t.path(), LATEST_ABI);
-    let unsupported = l.diagnostics.iter().filter(|d| d.code == Code::LandlockUnsupported).count();
+    let unsupported = l.diagnostics.iter().filter(|d| d.code == Code::ArtifactUnsupported).count();
     assert_eq!(unsupported, 2, "{:?}", l.diagnostics);
     assert!(l.diagnostics.iter().all(|d| !d.is_error()));
 }
@@ -334,7 +334,7 @@ fn a_literal_deny_that_does_not_exist_is_carved_not_granted() {
             .contains(&"/w".to_owned())
     );
     assert!(l.diagnostics.iter().all(|d| !d.is_error()), "{:?}", l.diagnostics);
-    assert!(counterexamples(&l, Code::LandlockNarrower).contains(&"create /w/new".to_owned()));
+    assert!(counterexamples(&l, Code::ArtifactNarrower).contains(&"create /w/new".to_owned()));
     assert!(l.validated);
 }
 
@@ -343,7 +343,7 @@ fn a_bind_limited_to_peers_is_broader() {
     let t = tree();
     let l = lower(r#"policy p { allow bind tcp 8080 from "10.0.0.0/8" }"#, t.path(), LATEST_ABI);
     assert_eq!(l.config["netPort"][0]["port"], serde_json::json!([8080]));
-    assert_eq!(counterexamples(&l, Code::LandlockBroader), ["bind tcp 8080 from corral-probe.invalid"]);
+    assert_eq!(counterexamples(&l, Code::ArtifactBroader), ["bind tcp 8080 from corral-probe.invalid"]);
 }
 
 /// Translation validation on hand-written rulesets: the verifier's proof
@@ -446,7 +446,7 @@ mod translation_validation {
     fn a_port_only_connect_rule_is_proved_outside_the_reported_gap() {
         let t = tree();
         let l = lower(r#"policy p { allow connect tcp "github.com":443 }"#, t.path(), LATEST_ABI);
-        assert!(counterexamples(&l, Code::LandlockBroader).iter().any(|c| c.ends_with(":443")));
+        assert!(counterexamples(&l, Code::ArtifactBroader).iter().any(|c| c.ends_with(":443")));
         let connect = l.proofs.iter().find(|p| p.kind == Kind::Connect).unwrap();
         assert_eq!(connect.broader, Verdict::Holds);
         assert!(connect.outside_gaps);

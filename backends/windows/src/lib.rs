@@ -119,7 +119,7 @@ fn partial_rules(policy: &Policy, partial: &[usize], target: &str) -> Option<Dia
         return None;
     }
     let mut d = Diagnostic::warning(
-        Code::LandlockUnsupported,
+        Code::ArtifactUnsupported,
         format!("{target} cannot name globs or set intersections; {} lowered in part", plural(partial.len(), "file rule")),
     )
     .help("an allow is left out where it cannot be named and a deny is not enforced; validation shows which accesses this changes")

@@ -458,7 +458,7 @@ fn case_conflicts(policy: &Policy, target: &str) -> Vec<Diagnostic> {
             if a != *d && a.to_lowercase() == d.to_lowercase() && seen.insert((a.clone(), d.clone())) {
                 out.push(
                     Diagnostic::warning(
-                        Code::LandlockNarrower,
+                        Code::ArtifactNarrower,
                         format!("`{a}` and `{d}` name one file on windows; the {target} artifact denies it"),
                     )
                     .primary(allow.origin.span, "allowed here")
@@ -560,9 +560,9 @@ pub fn exact_line(diagnostics: &[Diagnostic]) -> String {
     format!(
         "exact: {} ({} broader, {} narrower, {} unsupported, {} isolation)\n",
         if diagnostics.is_empty() { "yes" } else { "no" },
-        count(Code::LandlockBroader),
-        count(Code::LandlockNarrower),
-        count(Code::LandlockUnsupported),
+        count(Code::ArtifactBroader),
+        count(Code::ArtifactNarrower),
+        count(Code::ArtifactUnsupported),
         count(Code::WindowsIsolationWeaker),
     )
 }
@@ -660,7 +660,7 @@ pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -
     for r in &wide {
         if let Some(first) = r.found.first() {
             let mut d = Diagnostic::error(
-                Code::LandlockBroader,
+                Code::ArtifactBroader,
                 format!("the {target} artifact allows `{first}`, which the policy denies"),
             )
             .help(help(r.kind));
@@ -681,7 +681,7 @@ pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -
         }
         if let Some(why) = &r.unknown {
             diagnostics.push(Diagnostic::error(
-                Code::LandlockBroader,
+                Code::ArtifactBroader,
                 format!(
                     "the {target} artifact could not be validated for {} accesses: {why}",
                     kind_word(r.kind)
@@ -692,7 +692,7 @@ pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -
     for r in &lost {
         if let Some(first) = r.found.first() {
             let mut d = Diagnostic::warning(
-                Code::LandlockNarrower,
+                Code::ArtifactNarrower,
                 format!("the {target} artifact denies `{first}`, which the policy allows"),
             )
             .note(format!(
@@ -707,7 +707,7 @@ pub fn validate(policy: &Policy, model: &Model, target: &str, timeout_ms: u32) -
         }
         if let Some(why) = &r.unknown {
             diagnostics.push(Diagnostic::warning(
-                Code::LandlockNarrower,
+                Code::ArtifactNarrower,
                 format!(
                     "what the {target} artifact denies of {} accesses is unknown: {why}",
                     kind_word(r.kind)

@@ -96,13 +96,13 @@ fn a_glob_deny_inside_an_allowed_tree_is_broader_with_a_concrete_file() {
     // MXC's read-only paths also grant exec, so the policy grants it too.
     let src = r#"policy p { allow read, list, exec under "/work"  deny read "/**/.env" }"#;
     for l in [appcontainer(src), mxc(src)] {
-        let broader = counterexamples(&l, Code::LandlockBroader);
+        let broader = counterexamples(&l, Code::ArtifactBroader);
         assert_eq!(broader.len(), 3, "up to three, each excluding the ones before: {:?}", l.diagnostics);
         for c in &broader {
             assert!(c.starts_with("read /work/") && c.ends_with("/.env"), "{broader:?}");
         }
         assert!(!l.validated && !l.exact);
-        let d = l.diagnostics.iter().find(|d| d.code == Code::LandlockBroader).unwrap();
+        let d = l.diagnostics.iter().find(|d| d.code == Code::ArtifactBroader).unwrap();
         assert_eq!(d.severity, Severity::Error);
         assert!(d.primary_span().is_some(), "the diagnostic points at the deny");
     }
@@ -117,11 +117,11 @@ fn a_literal_prefix_deny_becomes_an_inheritable_deny_ace() {
     assert!(aces.contains(&("deny".into(), r"%USERPROFILE%\.ssh".into(), "tree".into())), "{aces:?}");
     assert!(aces.contains(&("allow".into(), r"%USERPROFILE%\".into(), "tree".into())), "{aces:?}");
     assert!(l.validated, "{:?}", l.diagnostics);
-    assert!(counterexamples(&l, Code::LandlockBroader).is_empty());
+    assert!(counterexamples(&l, Code::ArtifactBroader).is_empty());
     // What the agent loses: creating the home itself (decided on its
     // parent, which has no ACE), listing `~/.ssh` (one bit with reading),
     // and creating or deleting it (a deny ACE also denies DELETE).
-    let lost = counterexamples(&l, Code::LandlockNarrower);
+    let lost = counterexamples(&l, Code::ArtifactNarrower);
     assert_eq!(lost.first().map(String::as_str), Some("create /home/u"));
     for c in &lost {
         assert!(
@@ -180,7 +180,7 @@ fn a_deny_on_a_name_windows_reads_as_a_stream_is_not_enforced_and_reported() {
     // `C:\work\a:b` is the stream `b` of the file `a`, readable under the tree.
     let l = mxc(r#"policy p { allow read, list, exec under "/work"  deny read "/work/a:b" }"#);
     assert_eq!(l.artifact["filesystem"]["deniedPaths"], Value::Null);
-    assert_eq!(counterexamples(&l, Code::LandlockBroader), ["read /work/a:b"]);
+    assert_eq!(counterexamples(&l, Code::ArtifactBroader), ["read /work/a:b"]);
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn allow_and_deny_that_differ_only_in_case_are_reported() {
     let l = appcontainer(r#"policy p { allow read "/work/A"  deny read "/work/a" }"#);
     let case =
         l.diagnostics.iter().find(|d| d.message.contains("name one file on windows")).expect("reported");
-    assert_eq!(case.code, Code::LandlockNarrower);
+    assert_eq!(case.code, Code::ArtifactNarrower);
     assert!(case.message.contains("`/work/A`") && case.message.contains("`/work/a`"), "{}", case.message);
 }
 
@@ -232,7 +232,7 @@ fn private_egress_without_ingress_is_broader_on_appcontainer() {
         .map(|c| c["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(caps, ["privateNetworkClientServer"]);
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     // The capability opens listening and private peers: a bind the policy denies.
     assert!(broader.iter().any(|c| c.starts_with("bind ")), "{broader:?}");
     // Connect itself is held to the allowlist by the block rules.
@@ -270,13 +270,13 @@ fn firewall_block_rules_are_the_complement_of_the_allowlist() {
     assert_eq!(rules[0].3, rules[2].3);
     // Read back, every address is held to the allowlist; only names, which a
     // firewall cannot see, and the bind the capability opens are broader.
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     for c in broader.iter().filter(|c| c.starts_with("connect")) {
         let host = c.split(' ').nth(2).and_then(|e| e.rsplit_once(':')).map(|(h, _)| h).unwrap();
         assert!(host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('['), "{broader:?}");
     }
     assert!(broader.iter().any(|c| c.starts_with("connect")), "names are open: {broader:?}");
-    assert!(counterexamples(&l, Code::LandlockNarrower).is_empty(), "{:?}", l.diagnostics);
+    assert!(counterexamples(&l, Code::ArtifactNarrower).is_empty(), "{:?}", l.diagnostics);
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn a_bind_capability_opens_every_port_to_its_peers_on_mxc() {
     let l = mxc(r#"policy p { allow bind tcp 8443 from "198.51.100.0/24" }"#);
     let caps = strings(&l.artifact["processContainer"]["capabilities"]);
     assert_eq!(caps, ["internetClientServer"]);
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     assert!(broader.iter().any(|c| c.starts_with("bind ")), "{broader:?}");
     assert!(!l.validated);
 }
@@ -318,21 +318,21 @@ fn lan_egress_opens_lan_ingress_on_mxc_too() {
     let l = mxc(r#"policy p { allow connect tcp "10.20.0.0/16":5432 }"#);
     assert_eq!(l.artifact["network"]["ingress"]["default"], "deny");
     assert_eq!(strings(&l.artifact["processContainer"]["capabilities"]), ["privateNetworkClientServer"]);
-    let broader = counterexamples(&l, Code::LandlockBroader);
+    let broader = counterexamples(&l, Code::ArtifactBroader);
     assert!(broader.iter().all(|c| c.starts_with("bind ")) && !broader.is_empty(), "{broader:?}");
 }
 
 #[test]
 fn names_without_a_proxy_are_lost_and_with_one_are_delegated() {
     let lost = mxc(r#"policy p { allow connect tcp "github.com":443 }"#);
-    assert_eq!(counterexamples(&lost, Code::LandlockNarrower), ["connect tcp github.com:443"]);
+    assert_eq!(counterexamples(&lost, Code::ArtifactNarrower), ["connect tcp github.com:443"]);
     assert!(lost.validated);
     let kept = mxc(r#"policy p { proxy "http://127.0.0.1:8080"  allow connect tcp "github.com":443 }"#);
     assert_eq!(kept.artifact["network"]["proxy"]["url"], "http://127.0.0.1:8080");
-    assert!(counterexamples(&kept, Code::LandlockNarrower).is_empty(), "{:?}", kept.diagnostics);
+    assert!(counterexamples(&kept, Code::ArtifactNarrower).is_empty(), "{:?}", kept.diagnostics);
     // AppContainer has no proxy: internetClient reaches every name.
     let ac = appcontainer(r#"policy p { allow connect tcp "github.com":443 }"#);
-    let broader = counterexamples(&ac, Code::LandlockBroader);
+    let broader = counterexamples(&ac, Code::ArtifactBroader);
     assert!(
         broader.iter().any(|c| c.starts_with("connect ") && !c.contains("github.com:443")),
         "{broader:?}"
@@ -377,7 +377,7 @@ fn ui_limits_set_a_bit_for_each_denied_ui_access() {
 #[test]
 fn input_injection_cannot_be_granted_to_an_appcontainer() {
     let l = appcontainer(r#"policy p { allow input inject }"#);
-    assert_eq!(counterexamples(&l, Code::LandlockNarrower), ["input inject"]);
+    assert_eq!(counterexamples(&l, Code::ArtifactNarrower), ["input inject"]);
     let m = mxc(r#"policy p { allow input inject }"#);
     assert_eq!(m.artifact["ui"]["injection"], true);
 }
@@ -541,7 +541,7 @@ fn literal_trees_are_always_validated() {
         assert!(m.validated && m.exact, "round {round}: {src}\n{:?}", m.diagnostics);
         let a = appcontainer(&src);
         assert!(a.validated, "round {round}: {src}\n{:?}", a.diagnostics);
-        for c in counterexamples(&a, Code::LandlockNarrower) {
+        for c in counterexamples(&a, Code::ArtifactNarrower) {
             let root = c.strip_prefix("create ").unwrap_or_else(|| panic!("round {round}: {src}: {c}"));
             assert!(roots.iter().any(|r| r == root), "round {round}: {src}: {c}");
         }
@@ -628,7 +628,7 @@ fn random_policies_lower_to_valid_artifacts() {
         let policy = policy_of(&src);
         let folded = corral_backend_windows::validate::fold_case(&policy);
         for l in [appcontainer(&src), mxc(&src)] {
-            for c in counterexamples(&l, Code::LandlockBroader) {
+            for c in counterexamples(&l, Code::ArtifactBroader) {
                 let access = corral_compiler::eval::Access::parse(&c, HOME).unwrap();
                 let eval = corral_compiler::eval::Evaluator::new(&folded);
                 assert!(!eval.is_permitted(&access), "round {round}: {src}: {c}");

@@ -78,7 +78,7 @@ fn reported_loss(rules: &str, line: &str, access: &str) {
         c.lowering
             .diagnostics
             .iter()
-            .any(|d| d.code == Code::LandlockNarrower && d.counterexamples.contains(&c.access)),
+            .any(|d| d.code == Code::ArtifactNarrower && d.counterexamples.contains(&c.access)),
         "no C3002 names `{}`\n{context}",
         c.access
     );

@@ -162,7 +162,7 @@ fn text(out: &Output) -> String {
 
 /// The lowering's walk ran out of its entry budget (C3002).
 fn truncated(lowering: &Lowering) -> bool {
-    lowering.diagnostics.iter().any(|d| d.code == Code::LandlockNarrower && d.message.contains("too deep"))
+    lowering.diagnostics.iter().any(|d| d.code == Code::ArtifactNarrower && d.message.contains("too deep"))
 }
 
 /// Whether the lowering announces a difference of this direction for
@@ -173,7 +173,7 @@ fn truncated(lowering: &Lowering) -> bool {
 fn announces(lowering: &Lowering, code: Code, access: &str) -> bool {
     let kind = access.split(' ').next().unwrap_or_default();
     lowering.diagnostics.iter().filter(|d| d.code == code).any(|d| {
-        code == Code::LandlockNarrower
+        code == Code::ArtifactNarrower
             || !d.notes.is_empty()
             || d.counterexamples.iter().any(|c| c.split(' ').next() == Some(kind))
     })
@@ -207,7 +207,7 @@ fn compare(
             ));
         }
         if kernel != evaluator && !lowering.exact {
-            let code = if kernel { Code::LandlockBroader } else { Code::LandlockNarrower };
+            let code = if kernel { Code::ArtifactBroader } else { Code::ArtifactNarrower };
             if announces(lowering, code, &a.access) {
                 tally.excused += 1;
                 continue;

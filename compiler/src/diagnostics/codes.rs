@@ -83,9 +83,9 @@ codes! {
     UnsafeExfiltration = "C2004", "unsafe-exfiltration", "a policy that can read secrets and reach the internet";
     UnsafeExecWritable = "C2005", "unsafe-exec-writable", "a policy that can execute files it can write, below `container`";
     WithinViolated = "C2006", "within-violated", "a sub-agent that permits more than the policy it is `within`";
-    LandlockBroader = "C3001", "landlock-broader", "a Landlock ruleset that would allow an access the policy denies";
-    LandlockNarrower = "C3002", "landlock-narrower", "a Landlock ruleset that denies accesses the policy allows";
-    LandlockUnsupported = "C3003", "landlock-unsupported", "a rule Landlock cannot enforce at the chosen ABI";
+    ArtifactBroader = "C3001", "artifact-broader", "an enforcement artifact that would allow an access the policy denies";
+    ArtifactNarrower = "C3002", "artifact-narrower", "an enforcement artifact that denies accesses the policy allows";
+    ArtifactUnsupported = "C3003", "artifact-unsupported", "a rule the backend cannot enforce (at the chosen ABI or at all)";
     WindowsIsolationWeaker = "C3010", "windows-isolation-weaker", "a Windows artifact that isolates the agent less than the policy's `isolation`";
     RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
     DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";
