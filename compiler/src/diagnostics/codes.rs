@@ -86,6 +86,9 @@ codes! {
     LandlockBroader = "C3001", "landlock-broader", "a Landlock ruleset that would allow an access the policy denies";
     LandlockNarrower = "C3002", "landlock-narrower", "a Landlock ruleset that denies accesses the policy allows";
     LandlockUnsupported = "C3003", "landlock-unsupported", "a rule Landlock cannot enforce at the chosen ABI";
+    NftablesBroader = "C3010", "nftables-broader", "an nftables ruleset that would allow an access the policy denies";
+    NftablesNarrower = "C3011", "nftables-narrower", "an nftables ruleset that denies accesses the policy allows";
+    NftablesNoDns = "C3012", "nftables-no-dns", "a policy that names hosts while its ruleset allows no DNS";
     RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
     DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";
     UnmatchablePattern = "C4003", "unmatchable-pattern", "a pattern or rule that matches no well-formed path";
