@@ -15,6 +15,8 @@ use crate::common::{self, CompileArgs, EXIT_FAIL, EXIT_OK, Format};
 pub enum Target {
     /// A Landlock ruleset (landlockconfig JSON) for Linux.
     Landlock,
+    /// An nftables ruleset (nft text and libnftables JSON) for connect and bind.
+    Nftables,
 }
 
 #[derive(Args, Debug)]
@@ -41,6 +43,8 @@ pub struct BuildArgs {
     #[arg(long)]
     accept_broader: bool,
     #[command(flatten)]
+    nftables: crate::build_nftables::NftArgs,
+    #[command(flatten)]
     compile: CompileArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -57,10 +61,18 @@ pub fn run(args: &BuildArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
+    if args.target == Target::Nftables {
+        let common = crate::build_nftables::Common {
+            file: &args.file,
+            out: &args.out,
+            accept_broader: args.accept_broader,
+            format: args.format,
+        };
+        return crate::build_nftables::run(&common, &args.nftables, policy, &compilation);
+    }
     if !args.root.is_dir() {
         return common::usage_error(&format!("`--root {}` is not a directory", args.root.display()));
     }
-    let Target::Landlock = args.target;
     let abi = args.abi.unwrap_or(LATEST_ABI);
     let lowering = lower_to_landlock(policy, &args.root, abi);
     let diags = &lowering.diagnostics;

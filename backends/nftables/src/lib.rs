@@ -191,16 +191,22 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     let mut diagnostics = Vec::new();
 
     // Names → addresses (resolve mode).
-    let mut resolved: Resolved = BTreeMap::new();
+    let mut resolved: Resolved = names::conventional();
     let mut unresolved: BTreeMap<String, String> = BTreeMap::new();
+    // The names resolved now (not the conventional ones).
+    let mut looked_up: Resolved = BTreeMap::new();
     if let NameMode::Resolve { resolver, .. } = &options.mode {
-        let wanted: BTreeSet<&String> =
-            uses.iter().filter_map(|u| if let HostAtom::Name(n) = &u.atom { Some(n) } else { None }).collect();
-        for name in wanted {
+        let wanted: BTreeSet<String> = uses
+            .iter()
+            .filter_map(|u| if let HostAtom::Name(n) = &u.atom { Some(n.clone()) } else { None })
+            .filter(|n| !resolved.contains_key(n))
+            .collect();
+        for name in &wanted {
             match resolver.resolve(name) {
                 Ok(addrs) if !addrs.is_empty() => {
                     let ivs = space::normalize(addrs.into_iter().map(|a| (addr_bits(a), addr_bits(a))).collect());
-                    resolved.insert(name.clone(), ivs);
+                    resolved.insert(name.clone(), ivs.clone());
+                    looked_up.insert(name.clone(), ivs);
                 }
                 Ok(_) => {
                     unresolved.insert(name.clone(), "no addresses".to_owned());
@@ -240,11 +246,8 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     // Allowed names the ruleset cannot let through: narrower, per rule.
     let mut lost: BTreeMap<RuleIx, Vec<String>> = BTreeMap::new();
     for u in uses.iter().filter(|u| u.allowed) {
-        let handled = match (&options.mode, &u.atom, u.rule) {
-            (NameMode::Proxy, _, RuleIx::Connect(_)) => true,
-            (NameMode::Resolve { .. }, HostAtom::Name(n), _) => resolved.contains_key(n),
-            _ => false,
-        };
+        let known = names::key(&u.atom).is_some_and(|k| resolved.contains_key(&k));
+        let handled = known || (matches!(options.mode, NameMode::Proxy) && matches!(u.rule, RuleIx::Connect(_)));
         if !handled {
             lost.entry(u.rule).or_default().push(u.atom.to_string());
         }
@@ -277,10 +280,8 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     // Excluded names the ruleset cannot tell from allowed addresses: broader.
     let mut broader: BTreeMap<RuleIx, BTreeSet<String>> = BTreeMap::new();
     for u in uses.iter().filter(|u| !u.allowed) {
-        if let HostAtom::Name(n) = &u.atom {
-            if resolved.contains_key(n) {
-                continue;
-            }
+        if names::key(&u.atom).is_some_and(|k| resolved.contains_key(&k)) {
+            continue;
         }
         let Some(name) = example_name(&u.atom) else { continue };
         'found: for proto in protos_of(u) {
@@ -319,7 +320,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     // Addresses shared by names the policy treats differently (resolve mode).
     let mut shared_examples = BTreeSet::new();
     let mut shared_notes = Vec::new();
-    for (addr, names) in names::sharing(&resolved) {
+    for (addr, names) in names::sharing(&looked_up) {
         shared_notes.push(format!("{} is the address of {}", show_addr(addr), names.join(", ")));
         for proto in [Proto::Tcp, Proto::Udp] {
             let pw = if proto == Proto::Tcp { &perm.connect_tcp } else { &perm.connect_udp };
@@ -360,7 +361,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         diagnostics.push(d);
     }
 
-    let resolved_show: BTreeMap<String, Vec<String>> = resolved
+    let resolved_show: BTreeMap<String, Vec<String>> = looked_up
         .iter()
         .map(|(n, ivs)| (n.clone(), ivs.iter().map(|&(lo, _)| show_addr(lo)).collect()))
         .collect();
@@ -401,7 +402,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         model::validate(&model, &compared, timeout)
     });
     if let Some(v) = &validation {
-        validation_diagnostics(v, &mut diagnostics);
+        validation_diagnostics(v, proxy.is_some(), &mut diagnostics);
     }
     corral_compiler::diagnostics::sort(&mut diagnostics);
     let summary = summary(policy, options, &ruleset, &diagnostics, validation.as_ref(), &resolved_show, allowlist.as_ref());
@@ -418,7 +419,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     })
 }
 
-fn validation_diagnostics(v: &Validation, diagnostics: &mut Vec<Diagnostic>) {
+fn validation_diagnostics(v: &Validation, via_proxy: bool, diagnostics: &mut Vec<Diagnostic>) {
     for (kind, verdict) in [("connect", &v.connect_broader), ("bind", &v.bind_broader)] {
         match verdict {
             Verdict::Counterexample(a) => diagnostics.push(
@@ -435,6 +436,10 @@ fn validation_diagnostics(v: &Validation, diagnostics: &mut Vec<Diagnostic>) {
     }
     for (kind, verdict) in [("connect", &v.connect_narrower), ("bind", &v.bind_narrower)] {
         let Verdict::Counterexample(a) = verdict else { continue };
+        // In proxy mode names go through the proxy, not the ruleset.
+        if via_proxy && matches!(a, Access::Connect { host: corral_compiler::eval::Host::Name(_), .. }) {
+            continue;
+        }
         let explained = diagnostics.iter().any(|d| d.code == Code::NftablesNarrower);
         if !explained {
             diagnostics.push(
@@ -481,6 +486,7 @@ fn summary(
             let _ = writeln!(s, "names: through the proxy ({n} allowlist entries)");
         }
     }
+    let _ = writeln!(s, "localhost and *.localhost: the loopback addresses (RFC 6761)");
     let _ = writeln!(s, "not enforced: files, devices; listening itself (only peers' packets)");
     let count = |c: Code| diagnostics.iter().filter(|d| d.code == c).count();
     let (b, n) = (count(Code::NftablesBroader), count(Code::NftablesNarrower));

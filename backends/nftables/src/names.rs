@@ -113,6 +113,10 @@ fn substitute_hosts(set: &HostSet, resolved: &Resolved) -> HostSet {
             Some(addrs) => addresses_set(addrs),
             None => set.clone(),
         },
+        Set::Atom(HostAtom::Subdomains(s)) => match resolved.get(&format!("*.{s}")) {
+            Some(addrs) => addresses_set(addrs),
+            None => set.clone(),
+        },
         Set::Empty | Set::Atom(_) => set.clone(),
         Set::Union(v) => Set::Union(v.iter().map(|s| substitute_hosts(s, resolved)).collect()),
         Set::Inter(v) => Set::Inter(v.iter().map(|s| substitute_hosts(s, resolved)).collect()),
@@ -150,6 +154,23 @@ pub fn substitute(policy: &Policy, resolved: &Resolved) -> Policy {
         }
     }
     out
+}
+
+/// The names whose addresses are fixed by convention: `localhost` and
+/// every name below it are the loopback addresses (RFC 6761 §6.3).
+pub fn conventional() -> Resolved {
+    let v4 = 0xffff_7f00_0000_u128;
+    let loopback = space::normalize(vec![(v4, v4 | 0xff_ffff), (1, 1)]);
+    Resolved::from([("localhost".to_owned(), loopback.clone()), ("*.localhost".to_owned(), loopback)])
+}
+
+/// The key of a name atom in a [`Resolved`] map.
+pub fn key(atom: &HostAtom) -> Option<String> {
+    match atom {
+        HostAtom::Name(n) => Some(n.clone()),
+        HostAtom::Subdomains(s) => Some(format!("*.{s}")),
+        _ => None,
+    }
 }
 
 /// For every resolved address, the names that resolved to it.

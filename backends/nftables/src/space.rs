@@ -168,7 +168,7 @@ pub fn pw_union_all(mut maps: Vec<Pw>) -> Pw {
     maps.pop().unwrap_or_default()
 }
 
-/// Addresses that names resolved to, by name (empty when not resolving).
+/// Addresses that names resolved to, by name (`*.suffix` for a wildcard).
 pub type Resolved = BTreeMap<String, Ivs>;
 
 /// The addresses of a host set; a name counts with its resolved addresses.
@@ -178,7 +178,8 @@ pub fn hosts(set: &HostSet, resolved: &Resolved) -> Ivs {
         Set::Atom(HostAtom::Cidr(c)) => vec![(c.first(), c.last())],
         Set::Atom(HostAtom::AnyAddr) => vec![(0, u128::MAX)],
         Set::Atom(HostAtom::Name(n)) => resolved.get(n).cloned().unwrap_or_default(),
-        Set::Atom(HostAtom::Subdomains(_) | HostAtom::AnyName) => Vec::new(),
+        Set::Atom(HostAtom::Subdomains(s)) => resolved.get(&format!("*.{s}")).cloned().unwrap_or_default(),
+        Set::Atom(HostAtom::AnyName) => Vec::new(),
         Set::Union(v) => normalize(v.iter().flat_map(|s| hosts(s, resolved)).collect()),
         Set::Inter(v) => {
             let mut it = v.iter();
@@ -302,6 +303,6 @@ mod tests {
                 (21, 100, vec![(80, 80), (443, 443)])
             ]
         );
-        assert_eq!(pw_union(&d, &b)[0], (0, 9, vec![(80, 80), (443, 443)]));
+        assert_eq!(pw_union(&d, &b)[0], (0, 100, vec![(80, 80), (443, 443)]), "the union restores what the difference took");
     }
 }
