@@ -30,7 +30,7 @@ use corral_verifier::refine::Verdict;
 use serde_json::{Value, json};
 
 pub use emit::{Direction, Family};
-pub use model::{Validation, model_of};
+pub use model::{Validation, model_of, validate};
 pub use proxy::ProxyEndpoint;
 use names::{NameUse, RuleIx, show_addr};
 use space::{Ivs, Pw, Resolved};
@@ -399,7 +399,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         if let Some(p) = &proxy {
             compared.connects.push(p.rule(policy));
         }
-        model::validate(&model, &compared, timeout)
+        validate(&model, &compared, timeout)
     });
     if let Some(v) = &validation {
         validation_diagnostics(v, proxy.is_some(), &mut diagnostics);
