@@ -102,7 +102,8 @@ pub struct NftSet {
 
 impl NftSet {
     pub fn name(&self) -> String {
-        let base = format!("{}_{}_{}", self.direction.keyword(), proto_keyword(self.proto), self.family.suffix());
+        let base =
+            format!("{}_{}_{}", self.direction.keyword(), proto_keyword(self.proto), self.family.suffix());
         if self.concat { base } else { format!("{base}_allports") }
     }
 }
@@ -145,7 +146,8 @@ pub fn sets_of(direction: Direction, proto: Proto, pw: &Pw) -> Vec<NftSet> {
                     all.push(Elem { lo: l, hi: h, ports: None });
                 } else {
                     for &(pl, ph) in ports {
-                        let (pl, ph) = (u16::try_from(pl).unwrap_or(u16::MAX), u16::try_from(ph).unwrap_or(u16::MAX));
+                        let (pl, ph) =
+                            (u16::try_from(pl).unwrap_or(u16::MAX), u16::try_from(ph).unwrap_or(u16::MAX));
                         concat.push(Elem { lo: l, hi: h, ports: Some((pl, ph)) });
                     }
                 }
@@ -164,11 +166,7 @@ pub fn sets_of(direction: Direction, proto: Proto, pw: &Pw) -> Vec<NftSet> {
 fn prefix_len(lo: u128, hi: u128, bits: u32) -> Option<u32> {
     let size = hi.checked_sub(lo)?.checked_add(1);
     let Some(size) = size else { return (lo == 0).then_some(0) };
-    if size.is_power_of_two() && lo % size == 0 {
-        Some(bits - size.trailing_zeros())
-    } else {
-        None
-    }
+    if size.is_power_of_two() && lo % size == 0 { Some(bits - size.trailing_zeros()) } else { None }
 }
 
 fn show(family: Family, bits: u128) -> String {
@@ -209,7 +207,8 @@ fn ports_json((lo, hi): (u16, u16)) -> Value {
     if lo == hi { json!(lo) } else { json!({ "range": [lo, hi] }) }
 }
 
-const ND_TYPES: [&str; 4] = ["nd-router-solicit", "nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"];
+const ND_TYPES: [&str; 4] =
+    ["nd-router-solicit", "nd-router-advert", "nd-neighbor-solicit", "nd-neighbor-advert"];
 
 fn rule_text(set: &NftSet) -> String {
     let (fam, field, proto) = (set.family.payload(), set.direction.field(), proto_keyword(set.proto));

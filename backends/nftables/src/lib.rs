@@ -31,8 +31,8 @@ use serde_json::{Value, json};
 
 pub use emit::{Direction, Family};
 pub use model::{Validation, model_of, validate};
-pub use proxy::ProxyEndpoint;
 use names::{NameUse, RuleIx, show_addr};
+pub use proxy::ProxyEndpoint;
 use space::{Ivs, Pw, Resolved};
 
 /// Counterexamples listed in one diagnostic; the rest are counted in a note.
@@ -97,7 +97,11 @@ pub struct NftOptions<'a> {
 
 impl Default for NftOptions<'_> {
     fn default() -> Self {
-        NftOptions { mode: NameMode::Addresses, table: "corral".to_owned(), validate_timeout_ms: Some(10_000) }
+        NftOptions {
+            mode: NameMode::Addresses,
+            table: "corral".to_owned(),
+            validate_timeout_ms: Some(10_000),
+        }
     }
 }
 
@@ -166,7 +170,8 @@ fn protos_of(u: &NameUse) -> Vec<Proto> {
 
 /// Does `pw` permit `port` for some address?
 fn any_addr_on(pw: &Pw, port: u16) -> bool {
-    pw.iter().any(|(_, _, ports)| ports.iter().any(|&(lo, hi)| lo <= u128::from(port) && u128::from(port) <= hi))
+    pw.iter()
+        .any(|(_, _, ports)| ports.iter().any(|&(lo, hi)| lo <= u128::from(port) && u128::from(port) <= hi))
 }
 
 fn ports_at(pw: &Pw, addr: u128) -> Option<&Ivs> {
@@ -204,7 +209,8 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         for name in &wanted {
             match resolver.resolve(name) {
                 Ok(addrs) if !addrs.is_empty() => {
-                    let ivs = space::normalize(addrs.into_iter().map(|a| (addr_bits(a), addr_bits(a))).collect());
+                    let ivs =
+                        space::normalize(addrs.into_iter().map(|a| (addr_bits(a), addr_bits(a))).collect());
                     resolved.insert(name.clone(), ivs.clone());
                     looked_up.insert(name.clone(), ivs);
                 }
@@ -221,7 +227,8 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         NameMode::Proxy => Some(proxy::endpoint(policy)?),
         _ => None,
     };
-    let extra: Pw = proxy.iter().map(|p| (p.addr, p.addr, vec![(u128::from(p.port), u128::from(p.port))])).collect();
+    let extra: Pw =
+        proxy.iter().map(|p| (p.addr, p.addr, vec![(u128::from(p.port), u128::from(p.port))])).collect();
     let perm = space::permitted(policy, &resolved, &extra);
 
     let mut sets = Vec::new();
@@ -234,8 +241,12 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         sets.extend(emit::sets_of(direction, proto, pw));
     }
     let elements = sets.iter().map(|s| s.elems.len()).sum();
-    let ruleset =
-        emit::Ruleset { table: options.table.clone(), policy: policy.name.clone(), mode: options.mode.keyword().to_owned(), sets };
+    let ruleset = emit::Ruleset {
+        table: options.table.clone(),
+        policy: policy.name.clone(),
+        mode: options.mode.keyword().to_owned(),
+        sets,
+    };
     let pw_of = |d: RuleIx, p: Proto| match (d, p) {
         (RuleIx::Connect(_), Proto::Tcp) => &perm.connect_tcp,
         (RuleIx::Connect(_), Proto::Udp) => &perm.connect_udp,
@@ -247,7 +258,8 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
     let mut lost: BTreeMap<RuleIx, Vec<String>> = BTreeMap::new();
     for u in uses.iter().filter(|u| u.allowed) {
         let known = names::key(&u.atom).is_some_and(|k| resolved.contains_key(&k));
-        let handled = known || (matches!(options.mode, NameMode::Proxy) && matches!(u.rule, RuleIx::Connect(_)));
+        let handled =
+            known || (matches!(options.mode, NameMode::Proxy) && matches!(u.rule, RuleIx::Connect(_)));
         if !handled {
             lost.entry(u.rule).or_default().push(u.atom.to_string());
         }
@@ -350,7 +362,11 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
 
     // Names without DNS.
     let names_used = uses.iter().any(|u| u.allowed && matches!(u.rule, RuleIx::Connect(_)));
-    if names_used && proxy.is_none() && !any_addr_on(&perm.connect_udp, 53) && !any_addr_on(&perm.connect_tcp, 53) {
+    if names_used
+        && proxy.is_none()
+        && !any_addr_on(&perm.connect_udp, 53)
+        && !any_addr_on(&perm.connect_tcp, 53)
+    {
         let mut d = Diagnostic::warning(Code::NftablesNoDns, "the policy names hosts but the ruleset allows no dns")
             .help("allow the resolver explicitly, e.g. `allow connect udp \"10.0.0.53\":53`; with `--proxy-mode` the proxy resolves names");
         if let Some(u) = uses.iter().find(|u| u.allowed && matches!(u.rule, RuleIx::Connect(_))) {
@@ -405,7 +421,15 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         validation_diagnostics(v, proxy.is_some(), &mut diagnostics);
     }
     corral_compiler::diagnostics::sort(&mut diagnostics);
-    let summary = summary(policy, options, &ruleset, &diagnostics, validation.as_ref(), &resolved_show, allowlist.as_ref());
+    let summary = summary(
+        policy,
+        options,
+        &ruleset,
+        &diagnostics,
+        validation.as_ref(),
+        &resolved_show,
+        allowlist.as_ref(),
+    );
     Ok(NftLowering {
         text,
         json,
@@ -423,13 +447,19 @@ fn validation_diagnostics(v: &Validation, via_proxy: bool, diagnostics: &mut Vec
     for (kind, verdict) in [("connect", &v.connect_broader), ("bind", &v.bind_broader)] {
         match verdict {
             Verdict::Counterexample(a) => diagnostics.push(
-                Diagnostic::error(Code::NftablesBroader, format!("the nftables ruleset allows `{a}`, which the policy denies"))
-                    .counterexample(a.to_string())
-                    .note(format!("found by translation validation of `{kind}`")),
+                Diagnostic::error(
+                    Code::NftablesBroader,
+                    format!("the nftables ruleset allows `{a}`, which the policy denies"),
+                )
+                .counterexample(a.to_string())
+                .note(format!("found by translation validation of `{kind}`")),
             ),
             Verdict::Unknown(why) => diagnostics.push(
-                Diagnostic::warning(Code::VerificationUnknown, format!("translation validation of `{kind}` is unknown: not proven"))
-                    .note(why.clone()),
+                Diagnostic::warning(
+                    Code::VerificationUnknown,
+                    format!("translation validation of `{kind}` is unknown: not proven"),
+                )
+                .note(why.clone()),
             ),
             Verdict::Holds => {}
         }
@@ -443,9 +473,12 @@ fn validation_diagnostics(v: &Validation, via_proxy: bool, diagnostics: &mut Vec
         let explained = diagnostics.iter().any(|d| d.code == Code::NftablesNarrower);
         if !explained {
             diagnostics.push(
-                Diagnostic::warning(Code::NftablesNarrower, "the nftables ruleset denies accesses the policy allows")
-                    .counterexample(a.to_string())
-                    .note(format!("found by translation validation of `{kind}`")),
+                Diagnostic::warning(
+                    Code::NftablesNarrower,
+                    "the nftables ruleset denies accesses the policy allows",
+                )
+                .counterexample(a.to_string())
+                .note(format!("found by translation validation of `{kind}`")),
             );
         }
     }
@@ -463,7 +496,8 @@ fn summary(
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "nftables ruleset for policy `{}` (table inet {})", policy.name, rs.table);
-    let _ = writeln!(s, "output (connect) and input (bind): drop by default; established and related accepted");
+    let _ =
+        writeln!(s, "output (connect) and input (bind): drop by default; established and related accepted");
     for set in &rs.sets {
         let _ = writeln!(s, "  {}: {} element(s)", set.name(), set.elems.len());
     }
@@ -503,8 +537,18 @@ fn summary(
             };
             let proven = if v.proven() { "yes" } else { "no" };
             let _ = writeln!(s, "validated{what}: permits nothing the policy denies: {proven}");
-            let _ = writeln!(s, "  connect: broader {}, loses {}", model::show_verdict(&v.connect_broader), model::show_verdict(&v.connect_narrower));
-            let _ = writeln!(s, "  bind (peers by address): broader {}, loses {}", model::show_verdict(&v.bind_broader), model::show_verdict(&v.bind_narrower));
+            let _ = writeln!(
+                s,
+                "  connect: broader {}, loses {}",
+                model::show_verdict(&v.connect_broader),
+                model::show_verdict(&v.connect_narrower)
+            );
+            let _ = writeln!(
+                s,
+                "  bind (peers by address): broader {}, loses {}",
+                model::show_verdict(&v.bind_broader),
+                model::show_verdict(&v.bind_narrower)
+            );
         }
     }
     s

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use corral_compiler::ir::host::addr_bits;
 use corral_compiler::ir::{
-    BindRule, Cidr, ConnectRule, Effect, EndpointAtom, HostAtom, HostSet, Origin, Policy, PortRange, Protos, Set,
+    BindRule, Cidr, ConnectRule, Effect, EndpointAtom, HostAtom, HostSet, Origin, Policy, PortRange, Protos,
+    Set,
 };
 use corral_verifier::refine::{self, Verdict};
 use corral_verifier::{Kind, Literal, Solver};
@@ -81,7 +82,10 @@ fn port_of(v: &Value) -> Option<PortRange> {
         return Some(PortRange { lo: p, hi: p });
     }
     let r = v.get("range")?.as_array()?;
-    Some(PortRange { lo: u16::try_from(r.first()?.as_u64()?).ok()?, hi: u16::try_from(r.get(1)?.as_u64()?).ok()? })
+    Some(PortRange {
+        lo: u16::try_from(r.first()?.as_u64()?).ok()?,
+        hi: u16::try_from(r.get(1)?.as_u64()?).ok()?,
+    })
 }
 
 /// (chain, l4 protocol, set name) of every accept rule that looks up a set.
@@ -134,7 +138,8 @@ pub fn model_of(json: &Value, policy: &Policy) -> Policy {
         let entry = sets.entry(name.to_owned()).or_default();
         for e in &elems {
             if let Some(parts) = e.get("concat").and_then(Value::as_array) {
-                if let (Some(a), Some(p)) = (parts.first().and_then(addr_of), parts.get(1).and_then(port_of)) {
+                if let (Some(a), Some(p)) = (parts.first().and_then(addr_of), parts.get(1).and_then(port_of))
+                {
                     entry.push((a, p));
                 }
             } else if let Some(a) = addr_of(e) {

@@ -76,7 +76,13 @@ pub fn name_uses(policy: &Policy) -> Vec<NameUse> {
         walk_hosts(from, rule.effect == Effect::Allow, &mut found);
         let ports = space::ports(&rule.ports);
         for (atom, allowed) in found {
-            out.push(NameUse { atom, allowed, rule: RuleIx::Bind(i), protos: rule.protos, ports: ports.clone() });
+            out.push(NameUse {
+                atom,
+                allowed,
+                rule: RuleIx::Bind(i),
+                protos: rule.protos,
+                ports: ports.clone(),
+            });
         }
     }
     out
@@ -205,8 +211,11 @@ mod tests {
 
     #[test]
     fn cidrs_cover_a_range_exactly() {
-        let v4 = |s: &str| corral_compiler::ir::host::addr_bits(s.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])));
-        let got: Vec<String> = cidrs_of(v4("10.0.0.1"), v4("10.0.0.6")).iter().map(ToString::to_string).collect();
+        let v4 = |s: &str| {
+            corral_compiler::ir::host::addr_bits(s.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])))
+        };
+        let got: Vec<String> =
+            cidrs_of(v4("10.0.0.1"), v4("10.0.0.6")).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["10.0.0.1", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6"]);
         assert_eq!(cidrs_of(0, u128::MAX).len(), 1);
     }

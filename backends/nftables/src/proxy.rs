@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use corral_compiler::ir::host::addr_bits;
-use corral_compiler::ir::{Cidr, ConnectRule, Effect, EndpointAtom, HostAtom, Policy, PortRange, Protos, Set};
+use corral_compiler::ir::{
+    Cidr, ConnectRule, Effect, EndpointAtom, HostAtom, Policy, PortRange, Protos, Set,
+};
 use serde_json::json;
 
 use crate::names::{NameUse, RuleIx};
@@ -24,7 +26,11 @@ impl ProxyEndpoint {
     /// The connect rule the `proxy` setting grants: tcp to the proxy.
     pub fn rule(&self, policy: &Policy) -> ConnectRule {
         let origin = policy.proxy.as_ref().map_or_else(
-            || corral_compiler::ir::Origin { policy: policy.name.clone(), span: policy.span, readonly: false },
+            || corral_compiler::ir::Origin {
+                policy: policy.name.clone(),
+                span: policy.span,
+                readonly: false,
+            },
             |p| p.origin.clone(),
         );
         ConnectRule {
@@ -92,7 +98,11 @@ pub fn allowlist(policy: &Policy, uses: &[NameUse], proxy: &ProxyEndpoint) -> Al
         let protos: Vec<&str> =
             [("tcp", u.protos.tcp), ("udp", u.protos.udp)].into_iter().filter(|p| p.1).map(|p| p.0).collect();
         let entry = (host, show_ports(&u.ports), protos.join(","));
-        if u.allowed { allow.insert(entry) } else { deny.insert(entry) };
+        if u.allowed {
+            allow.insert(entry)
+        } else {
+            deny.insert(entry)
+        };
     }
     let mut text = format!("# domain allowlist for the proxy {} (policy `{}`)\n", proxy.url, policy.name);
     text.push_str("# HOST:PORTS allowed; !HOST:PORTS excluded (check exclusions first)\n");

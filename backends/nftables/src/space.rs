@@ -303,6 +303,10 @@ mod tests {
                 (21, 100, vec![(80, 80), (443, 443)])
             ]
         );
-        assert_eq!(pw_union(&d, &b)[0], (0, 100, vec![(80, 80), (443, 443)]), "the union restores what the difference took");
+        assert_eq!(
+            pw_union(&d, &b)[0],
+            (0, 100, vec![(80, 80), (443, 443)]),
+            "the union restores what the difference took"
+        );
     }
 }

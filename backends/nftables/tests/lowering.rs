@@ -31,8 +31,20 @@ fn codes(l: &corral_backend_nftables::NftLowering) -> Vec<&'static str> {
 /// Accesses over the test addresses, a few outside them, and both protocols.
 fn probe_accesses() -> Vec<String> {
     let hosts = [
-        "10.200.0.1", "10.200.0.2", "10.200.0.3", "10.200.0.4", "10.200.0.7", "10.200.1.1", "127.0.0.1", "8.8.8.8",
-        "192.168.1.1", "[fd00:200::1]", "[fd00:200::3]", "[fd00:200::9]", "[::1]", "[2001:db8::1]",
+        "10.200.0.1",
+        "10.200.0.2",
+        "10.200.0.3",
+        "10.200.0.4",
+        "10.200.0.7",
+        "10.200.1.1",
+        "127.0.0.1",
+        "8.8.8.8",
+        "192.168.1.1",
+        "[fd00:200::1]",
+        "[fd00:200::3]",
+        "[fd00:200::9]",
+        "[::1]",
+        "[2001:db8::1]",
     ];
     let ports = [0, 22, 53, 80, 123, 443, 1024, 5000, 5353, 5432, 8080, 9000, 65535];
     let mut out = Vec::new();
@@ -40,7 +52,10 @@ fn probe_accesses() -> Vec<String> {
         for h in hosts {
             for p in ports {
                 out.push(format!("connect {proto} {h}:{p}"));
-                out.push(format!("bind {proto} {p} from {}", h.trim_start_matches('[').trim_end_matches(']')));
+                out.push(format!(
+                    "bind {proto} {p} from {}",
+                    h.trim_start_matches('[').trim_end_matches(']')
+                ));
             }
         }
     }
@@ -109,16 +124,25 @@ fn translation_validation_proves_random_policies_and_names_what_they_lose() {
         assert_eq!(v.bind_narrower, Verdict::Holds, "{source}");
         // Only names are lost: every address the policy allows is in the ruleset.
         if let Verdict::Counterexample(a) = &v.connect_narrower {
-            assert!(matches!(a, Access::Connect { host: corral_compiler::eval::Host::Name(_), .. }), "{a}\n{source}");
+            assert!(
+                matches!(a, Access::Connect { host: corral_compiler::eval::Host::Name(_), .. }),
+                "{a}\n{source}"
+            );
         }
     }
 }
 
 #[test]
 fn translation_validation_catches_a_ruleset_that_allows_more() {
-    let p = policy("policy p {\n    allow connect tcp \"10.0.0.0/8\":443\n    deny connect tcp \"10.1.0.0/16\":443\n}");
+    let p = policy(
+        "policy p {\n    allow connect tcp \"10.0.0.0/8\":443\n    deny connect tcp \"10.1.0.0/16\":443\n}",
+    );
     let lowering = lower_fast(&p);
-    assert!(lowering.text.contains("10.0.0.0/16 . 443,\n\t\t\t10.2.0.0-10.255.255.255 . 443"), "{}", lowering.text);
+    assert!(
+        lowering.text.contains("10.0.0.0/16 . 443,\n\t\t\t10.2.0.0-10.255.255.255 . 443"),
+        "{}",
+        lowering.text
+    );
     let mut json = lowering.json.clone();
     // Widen the ruleset by hand: the denied /16 comes back.
     let sets = json["nftables"].as_array_mut().unwrap();
@@ -138,13 +162,18 @@ fn translation_validation_catches_a_ruleset_that_allows_more() {
 
 #[test]
 fn names_are_dropped_in_address_mode_with_a_warning_and_no_dns_is_reported() {
-    let p = policy("policy p {\n    allow connect tcp \"github.com\":443\n    allow connect tcp \"10.0.0.1\":22\n}");
+    let p = policy(
+        "policy p {\n    allow connect tcp \"github.com\":443\n    allow connect tcp \"10.0.0.1\":22\n}",
+    );
     let l = lower_to_nftables(&p, &NftOptions::default()).unwrap();
     assert_eq!(codes(&l), ["C3011", "C3012"]);
     assert!(l.diagnostics[0].message.contains("`github.com`"));
     let v = l.validation.unwrap();
     assert!(v.proven());
-    assert_eq!(v.connect_narrower, Verdict::Counterexample(Access::parse("connect tcp github.com:443", "/").unwrap()));
+    assert_eq!(
+        v.connect_narrower,
+        Verdict::Counterexample(Access::parse("connect tcp github.com:443", "/").unwrap())
+    );
     let with_dns = policy(
         "policy p {\n    allow connect tcp \"github.com\":443\n    allow connect udp \"10.0.0.53\":53\n}",
     );
@@ -154,7 +183,9 @@ fn names_are_dropped_in_address_mode_with_a_warning_and_no_dns_is_reported() {
 
 #[test]
 fn a_denied_name_is_broader_without_resolve_and_exact_with_it() {
-    let p = policy("policy p {\n    allow connect tcp any:443\n    deny connect tcp \"evil.example\":443\n    allow connect udp \"10.0.0.53\":53\n}");
+    let p = policy(
+        "policy p {\n    allow connect tcp any:443\n    deny connect tcp \"evil.example\":443\n    allow connect udp \"10.0.0.53\":53\n}",
+    );
     let l = lower_fast(&p);
     let broader: Vec<_> = l.diagnostics.iter().filter(|d| d.code == Code::NftablesBroader).collect();
     assert_eq!(broader.len(), 1);
@@ -185,7 +216,10 @@ fn resolve_records_the_addresses_and_the_time_and_reports_shared_addresses() {
         ("ads.example", "192.0.2.10"),
     ]);
     let at = "2026-11-27T02:00:00Z".to_owned();
-    let options = NftOptions { mode: NameMode::Resolve { resolver: &resolver, at: at.clone() }, ..NftOptions::default() };
+    let options = NftOptions {
+        mode: NameMode::Resolve { resolver: &resolver, at: at.clone() },
+        ..NftOptions::default()
+    };
     let l = lower_to_nftables(&p, &options).unwrap();
     assert_eq!(l.mode, "resolve");
     assert!(l.text.contains(&format!("# names resolved at {at}:")), "{}", l.text);
@@ -203,12 +237,16 @@ fn resolve_records_the_addresses_and_the_time_and_reports_shared_addresses() {
     assert!(l.validation.unwrap().proven());
 
     // Sharing the other way round: an allowed name's address serves a denied one.
-    let p = policy("policy p {\n    allow connect tcp \"api.example\":443\n    allow connect udp \"10.0.0.53\":53\n    deny connect tcp \"ads.example\":80\n}");
+    let p = policy(
+        "policy p {\n    allow connect tcp \"api.example\":443\n    allow connect udp \"10.0.0.53\":53\n    deny connect tcp \"ads.example\":80\n}",
+    );
     let l = lower_to_nftables(&p, &options).unwrap();
     let shared = l.diagnostics.iter().find(|d| d.message.contains("shared")).expect("a shared address");
     assert_eq!(shared.severity, Severity::Error);
     assert_eq!(shared.counterexamples, ["connect tcp ads.example:443"]);
-    assert!(!Evaluator::new(&p).decide(&Access::parse("connect tcp ads.example:443", "/").unwrap()).permitted);
+    assert!(
+        !Evaluator::new(&p).decide(&Access::parse("connect tcp ads.example:443", "/").unwrap()).permitted
+    );
 }
 
 #[test]
@@ -227,7 +265,11 @@ fn proxy_mode_routes_names_through_the_proxy_and_writes_the_allowlist() {
     assert_eq!(list.json["allow"][1]["host"], "github.com");
     assert_eq!(list.json["proxy"], "http://10.0.0.9:3128");
     // Names are the proxy's job: no narrower warning, no dns warning.
-    assert!(!l.diagnostics.iter().any(|d| d.code == Code::NftablesNarrower || d.code == Code::NftablesNoDns), "{:?}", l.diagnostics);
+    assert!(
+        !l.diagnostics.iter().any(|d| d.code == Code::NftablesNarrower || d.code == Code::NftablesNoDns),
+        "{:?}",
+        l.diagnostics
+    );
     assert!(l.validation.unwrap().proven());
 
     let no_proxy = policy("policy p {\n    allow connect tcp \"github.com\":443\n}");
@@ -239,7 +281,9 @@ fn proxy_mode_routes_names_through_the_proxy_and_writes_the_allowlist() {
 
 #[test]
 fn ipv4_mapped_and_ipv6_land_in_their_families() {
-    let p = policy("policy p {\n    allow connect tcp [\"::ffff:10.0.0.1\", \"fd00::/8\"]:443\n    allow bind udp 53 from \"::/0\"\n}");
+    let p = policy(
+        "policy p {\n    allow connect tcp [\"::ffff:10.0.0.1\", \"fd00::/8\"]:443\n    allow bind udp 53 from \"::/0\"\n}",
+    );
     let l = lower_fast(&p);
     assert!(l.text.contains("set connect_tcp_v4 {"), "{}", l.text);
     assert!(l.text.contains("10.0.0.1 . 443"), "{}", l.text);

@@ -87,7 +87,8 @@ fn nft_accepts_every_emitted_ruleset_in_both_forms() {
     for (stem, p) in example_policies() {
         rulesets.push((format!("{stem}-{}", p.name), lower_fast(&p)));
         if p.proxy.is_some() {
-            let options = NftOptions { mode: NameMode::Proxy, validate_timeout_ms: None, ..NftOptions::default() };
+            let options =
+                NftOptions { mode: NameMode::Proxy, validate_timeout_ms: None, ..NftOptions::default() };
             rulesets.push((format!("{stem}-{}-proxy", p.name), lower_to_nftables(&p, &options).unwrap()));
         }
     }
@@ -221,7 +222,13 @@ impl Drop for Netns {
 fn helper_command(ns: &str, role: &str, spec: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", ns]).arg(exe).args(["helper", "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    cmd.args(["netns", "exec", ns]).arg(exe).args([
+        "helper",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     cmd.env(HELPER_ENV, role).env(SPEC_ENV, spec);
     cmd
 }
@@ -237,7 +244,8 @@ impl Netns {
         let ip = |ns: &str, args: &str| -> Result<String, String> {
             run(Command::new("ip").args(["-n", ns]).args(args.split(' ')))
         };
-        run(Command::new("ip").args(["-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vp", "netns", p]))?;
+        run(Command::new("ip")
+            .args(["-n", a, "link", "add", "va", "type", "veth", "peer", "name", "vp", "netns", p]))?;
         for (ns_name, dev, addrs) in [(a, "va", AGENT), (p, "vp", PEER)] {
             for addr in addrs {
                 if addr.contains(':') {
@@ -267,7 +275,8 @@ impl Netns {
             .map_err(|e| e.to_string())?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         self.servers.push(child);
-        let ready = BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.trim_end().ends_with("READY"));
+        let ready =
+            BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.trim_end().ends_with("READY"));
         if ready { Ok(()) } else { Err(format!("the server in {ns} did not start")) }
     }
 
@@ -430,11 +439,14 @@ fn real_traffic_gets_through_exactly_when_the_evaluator_permits_it() {
         let file = dir.join(format!("{name}.json"));
         std::fs::write(&file, serde_json::to_string(&lower_fast(p).json).unwrap()).unwrap();
         run(Command::new("ip").args(["netns", "exec", &agent, "nft", "-j", "-f"]).arg(&file)).unwrap();
-        let listed = run(Command::new("ip").args(["netns", "exec", &agent, "nft", "list", "table", "inet", "corral"])).unwrap();
+        let listed =
+            run(Command::new("ip").args(["netns", "exec", &agent, "nft", "list", "table", "inet", "corral"]))
+                .unwrap();
         let expected = {
             let text_file = dir.join(format!("{name}.nft"));
             run(Command::new("ip").args(["netns", "exec", &agent, "nft", "-f"]).arg(&text_file)).unwrap();
-            run(Command::new("ip").args(["netns", "exec", &agent, "nft", "list", "table", "inet", "corral"])).unwrap()
+            run(Command::new("ip").args(["netns", "exec", &agent, "nft", "list", "table", "inet", "corral"]))
+                .unwrap()
         };
         assert_eq!(listed, expected, "{name}: the JSON and text forms load the same ruleset");
     }
