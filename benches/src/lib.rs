@@ -287,8 +287,9 @@ mod tests {
 
     #[test]
     fn the_network_policy_compiles_with_one_rule_a_line() {
-        let text = super::generate_network_policy(500);
-        let compiled = compile_string("net.corral", text, None, &Options { home: HOME.into(), ..Default::default() });
+        let text = generate_network_policy(500);
+        let compiled =
+            compile_source("net.corral", &text, None, &Options { home: HOME.into(), ..Default::default() });
         assert!(!compiled.diagnostics.iter().any(|d| d.is_error()));
         let p = &compiled.program.policies[0];
         assert_eq!(p.connects.len() + p.binds.len(), 500);

@@ -126,11 +126,14 @@ fn hosts_of(ranges: &[(u128, u128)]) -> HostSet {
     Set::union(ranges.iter().flat_map(|&(lo, hi)| cidrs_of(lo, hi)).map(|c| Set::Atom(HostAtom::Cidr(c))))
 }
 
+/// An address range and a port range of a set element.
+type Pair = ((u128, u128), PortRange);
+
 /// Reads the emitted JSON back as a policy: one allow per (chain,
 /// protocol, port range) with the addresses the sets pair with it.
 pub fn model_of(json: &Value, policy: &Policy) -> Policy {
     let cmds = json.get("nftables").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut sets: BTreeMap<String, Vec<((u128, u128), PortRange)>> = BTreeMap::new();
+    let mut sets: BTreeMap<String, Vec<Pair>> = BTreeMap::new();
     for cmd in &cmds {
         let Some(set) = cmd.get("add").and_then(|a| a.get("set")) else { continue };
         let Some(name) = set.get("name").and_then(Value::as_str) else { continue };

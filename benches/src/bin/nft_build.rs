@@ -22,7 +22,8 @@ fn main() -> ExitCode {
     let validate = args.iter().any(|a| a == "--validate");
     let text = generate_network_policy(rules);
     let start = Instant::now();
-    let compiled = compile_string("net.corral", text, None, &Options { home: HOME.into(), ..Default::default() });
+    let compiled =
+        compile_string("net.corral", text, None, &Options { home: HOME.into(), ..Default::default() });
     let compile = start.elapsed();
     let Some(policy) = compiled.program.policies.first() else {
         eprintln!("the generated policy does not compile");
@@ -64,7 +65,10 @@ fn main() -> ExitCode {
                 path.display(),
                 if out.status.success() { "accepted" } else { "REJECTED" },
                 ms(start.elapsed()),
-                String::from_utf8_lossy(&out.stderr).lines().next().map_or(String::new(), |l| format!(": {l}")),
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .next()
+                    .map_or(String::new(), |l| format!(": {l}")),
             ),
             Err(e) => println!("nft -c not run: {e}"),
         }
