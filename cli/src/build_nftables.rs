@@ -99,7 +99,7 @@ pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Comp
             "target": "nftables",
             "names": lowering.mode,
             "resolved": lowering.resolved,
-            "exact": !diags.iter().any(|d| d.code.as_str().starts_with("C301")),
+            "exact": lowering.exact,
             "validation": lowering.validation.as_ref().map(|v| v.to_json()),
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "ruleset": lowering.json,

@@ -131,6 +131,8 @@ pub struct NftLowering {
     pub resolved: BTreeMap<String, Vec<String>>,
     /// Number of set elements emitted.
     pub elements: usize,
+    /// No gap was reported: the ruleset permits exactly what the policy does.
+    pub exact: bool,
 }
 
 /// Why a build could not start.
@@ -430,6 +432,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         &resolved_show,
         allowlist.as_ref(),
     );
+    let exact = !diagnostics.iter().any(|d| matches!(d.code, Code::NftablesBroader | Code::NftablesNarrower));
     Ok(NftLowering {
         text,
         json,
@@ -440,6 +443,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         mode: options.mode.keyword(),
         resolved: resolved_show,
         elements,
+        exact,
     })
 }
 
