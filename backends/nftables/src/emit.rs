@@ -291,10 +291,13 @@ pub fn to_json(rs: &Ruleset, comment: &str) -> Value {
                 }
             })
             .collect();
-        cmds.push(json!({ "add": { "set": {
+        let mut obj = json!({
             "family": "inet", "table": rs.table, "name": set.name(),
-            "type": ty, "flags": ["interval"], "elem": elem,
-        } } }));
+            "type": ty, "flags": ["interval"],
+        });
+        // Moved in, not serialized again: `json!` would copy the elements.
+        obj["elem"] = Value::Array(elem);
+        cmds.push(wrap("add", wrap("set", obj)));
     }
     for direction in [Direction::Connect, Direction::Bind] {
         let chain = direction.chain();
@@ -337,7 +340,14 @@ pub fn to_json(rs: &Ruleset, comment: &str) -> Value {
             cmds.push(json!({ "add": { "rule": { "family": "inet", "table": rs.table, "chain": chain, "expr": expr } } }));
         }
     }
-    json!({ "nftables": cmds })
+    wrap("nftables", Value::Array(cmds))
+}
+
+/// `{key: inner}`, moving `inner` (`json!` would serialize a copy of it).
+fn wrap(key: &str, inner: Value) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert(key.to_owned(), inner);
+    Value::Object(map)
 }
 
 #[cfg(test)]

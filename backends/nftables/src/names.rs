@@ -5,6 +5,7 @@
 //! they stand (allowed or excluded) and substitutes resolved addresses.
 
 use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
 
 use corral_compiler::ir::host::bits_to_ip;
 use corral_compiler::ir::{Cidr, Effect, EndpointAtom, HostAtom, HostSet, Policy, Protos, Set};
@@ -93,24 +94,13 @@ fn addresses_set(addrs: &Ivs) -> HostSet {
     Set::union(addrs.iter().flat_map(|&(lo, hi)| cidrs_of(lo, hi)).map(|c| Set::Atom(HostAtom::Cidr(c))))
 }
 
-/// The CIDRs that cover `lo..=hi` exactly, in the 128-bit space.
+/// The CIDRs that cover `lo..=hi` exactly, in the 128-bit space (an IPv4
+/// range is a range of IPv4-mapped addresses, so its CIDRs are the IPv4
+/// ones).
 pub fn cidrs_of(lo: u128, hi: u128) -> Vec<Cidr> {
-    let mut out = Vec::new();
-    let mut start = lo;
-    loop {
-        // The largest block that starts at `start` and ends by `hi`.
-        let mut len: u8 = if start == 0 { 0 } else { 128 - start.trailing_zeros().min(128) as u8 };
-        while len < 128 && (Cidr { addr: start, len }).last() > hi {
-            len += 1;
-        }
-        let block = Cidr { addr: start, len };
-        out.push(block);
-        match block.last().checked_add(1) {
-            Some(next) if next <= hi => start = next,
-            _ => break,
-        }
-    }
-    out
+    ipnet::Ipv6Subnets::new(Ipv6Addr::from(lo), Ipv6Addr::from(hi), 0)
+        .map(|net| Cidr { addr: u128::from(net.network()), len: net.prefix_len() })
+        .collect()
 }
 
 fn substitute_hosts(set: &HostSet, resolved: &Resolved) -> HostSet {
