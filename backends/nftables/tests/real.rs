@@ -159,8 +159,10 @@ fn serve(spec: &str) {
     let _ = std::io::stdin().read_to_end(&mut sink);
 }
 
-/// Tries every `PROTO SRC DST PORT` line at once (SRC `-` for any) and
-/// prints `RESULT INDEX ok|fail`.
+/// Tries every `PROTO SRC DST PORT [SPORT]` line at once (SRC `-` for any)
+/// and prints `RESULT INDEX ok|fail`. UDP probes name their source port,
+/// so that no probe reuses a flow that conntrack still knows from an
+/// earlier ruleset (it would pass as established).
 fn probe(spec: &str) {
     let lines: Vec<String> = spec.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
     let handles: Vec<_> = lines
@@ -177,7 +179,8 @@ fn probe(spec: &str) {
                     } else {
                         p[1].parse().unwrap()
                     };
-                    let Ok(socket) = UdpSocket::bind(SocketAddr::new(src, 0)) else { return false };
+                    let sport: u16 = p.get(4).map_or(0, |s| s.parse().unwrap());
+                    let Ok(socket) = UdpSocket::bind(SocketAddr::new(src, sport)) else { return false };
                     let _ = socket.set_read_timeout(Some(PROBE_TIMEOUT));
                     if socket.send_to(b"corral", dst).is_err() {
                         return false;
@@ -198,6 +201,12 @@ fn probe(spec: &str) {
 // The namespaces.
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// UDP source ports, never reused within a run.
+static SPORT: AtomicUsize = AtomicUsize::new(0);
+
+fn udp_sport() -> String {
+    (20_000 + SPORT.fetch_add(1, Ordering::SeqCst) % 40_000).to_string()
+}
 
 /// Two namespaces joined by a veth pair, with servers on both sides;
 /// dropping it kills the servers and deletes the namespaces.
@@ -316,16 +325,18 @@ fn attempts(policy: &Policy) -> Vec<Attempt> {
             for &port in ports {
                 // The agent connects to the peer's servers.
                 let what = format!("connect {proto} {}:{port}", bracket(peer));
+                let sport = if proto == "udp" { udp_sport() } else { String::new() };
                 out.push(Attempt {
-                    line: format!("{proto} - {peer} {port}"),
+                    line: format!("{proto} - {peer} {port} {sport}").trim_end().to_owned(),
                     from_agent: true,
                     permitted: permitted(&what),
                     what,
                 });
                 // The peer connects to the agent's servers, from PEER[i].
                 let what = format!("bind {proto} {port} from {peer}");
+                let sport = if proto == "udp" { udp_sport() } else { String::new() };
                 out.push(Attempt {
-                    line: format!("{proto} {peer} {agent} {port}"),
+                    line: format!("{proto} {peer} {agent} {port} {sport}").trim_end().to_owned(),
                     from_agent: false,
                     permitted: permitted(&what),
                     what,
