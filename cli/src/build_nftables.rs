@@ -99,6 +99,7 @@ pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Comp
             "target": "nftables",
             "names": lowering.mode,
             "resolved": lowering.resolved,
+            "unresolved": lowering.unresolved,
             "exact": lowering.exact,
             "validation": lowering.validation.as_ref().map(|v| v.to_json()),
             "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),

@@ -129,6 +129,8 @@ pub struct NftLowering {
     pub mode: &'static str,
     /// In resolve mode: every name and the addresses it resolved to.
     pub resolved: BTreeMap<String, Vec<String>>,
+    /// In resolve mode: the names that did not resolve, and why.
+    pub unresolved: BTreeMap<String, String>,
     /// Number of set elements emitted.
     pub elements: usize,
     /// No gap was reported: the ruleset permits exactly what the policy does.
@@ -429,7 +431,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         &ruleset,
         &diagnostics,
         validation.as_ref(),
-        &resolved_show,
+        (&resolved_show, &unresolved),
         allowlist.as_ref(),
     );
     let exact = !diagnostics.iter().any(|d| matches!(d.code, Code::NftablesBroader | Code::NftablesNarrower));
@@ -442,6 +444,7 @@ pub fn lower_to_nftables(policy: &Policy, options: &NftOptions<'_>) -> Result<Nf
         validation,
         mode: options.mode.keyword(),
         resolved: resolved_show,
+        unresolved,
         elements,
         exact,
     })
@@ -495,7 +498,7 @@ fn summary(
     rs: &emit::Ruleset,
     diagnostics: &[Diagnostic],
     validation: Option<&Validation>,
-    resolved: &BTreeMap<String, Vec<String>>,
+    (resolved, unresolved): (&BTreeMap<String, Vec<String>>, &BTreeMap<String, String>),
     allowlist: Option<&Allowlist>,
 ) -> String {
     let mut s = String::new();
@@ -516,6 +519,9 @@ fn summary(
             let _ = writeln!(s, "names: resolved at {at}");
             for (n, addrs) in resolved {
                 let _ = writeln!(s, "  {n} = {}", addrs.join(", "));
+            }
+            for (n, why) in unresolved {
+                let _ = writeln!(s, "  {n} did not resolve: {why}");
             }
             let _ = writeln!(s, "  any other name at these addresses is reachable too");
         }
