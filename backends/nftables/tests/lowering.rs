@@ -68,8 +68,31 @@ fn snapshots_of_every_example_in_both_forms() {
     for (stem, p) in example_policies() {
         let lowering = lower_fast(&p);
         let json = serde_json::to_string_pretty(&lowering.json).unwrap();
-        insta::assert_snapshot!(format!("{stem}__{}__nft", p.name), lowering.text);
-        insta::assert_snapshot!(format!("{stem}__{}__json", p.name), json);
+        let description = format!("examples/{stem}.corral, policy `{}`, names: addresses", p.name);
+        insta::with_settings!({ description => description }, {
+            insta::assert_snapshot!(format!("{stem}__{}__nft", p.name), lowering.text);
+            insta::assert_snapshot!(format!("{stem}__{}__json", p.name), json);
+        });
+        if p.proxy.is_some() {
+            // The policy names a proxy: proxy mode, with its allowlist.
+            let options =
+                NftOptions { mode: NameMode::Proxy, validate_timeout_ms: None, ..NftOptions::default() };
+            let l = lower_to_nftables(&p, &options).unwrap();
+            let list = l.allowlist.as_ref().unwrap();
+            let description = format!("examples/{stem}.corral, policy `{}`, names: proxy", p.name);
+            insta::with_settings!({ description => description }, {
+                insta::assert_snapshot!(format!("{stem}__{}__proxy_nft", p.name), l.text);
+                insta::assert_snapshot!(
+                    format!("{stem}__{}__proxy_json", p.name),
+                    serde_json::to_string_pretty(&l.json).unwrap()
+                );
+                insta::assert_snapshot!(format!("{stem}__{}__proxy_allowlist", p.name), list.text);
+                insta::assert_snapshot!(
+                    format!("{stem}__{}__proxy_allowlist_json", p.name),
+                    serde_json::to_string_pretty(&list.json).unwrap()
+                );
+            });
+        }
         seen += 1;
     }
     assert!(seen >= 4, "every example file has at least one policy");
