@@ -310,3 +310,58 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A small piecewise map over addresses 0..32 and ports 0..8, as the
+    /// set of (address, port) pairs it holds.
+    fn pairs(pw: &Pw) -> BTreeSet<(u128, u128)> {
+        let mut out = BTreeSet::new();
+        for (lo, hi, ports) in pw {
+            for a in *lo..=*hi {
+                for &(pl, ph) in ports {
+                    for p in pl..=ph {
+                        out.insert((a, p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn arb_pw() -> impl Strategy<Value = Pw> {
+        prop::collection::vec((0u128..32, 0u128..6, 0u128..8, 0u128..3), 0..5).prop_map(|boxes| {
+            let maps = boxes
+                .into_iter()
+                .map(|(a, w, p, pw)| vec![(a, (a + w).min(31), vec![(p, (p + pw).min(7))])])
+                .collect();
+            pw_union_all(maps)
+        })
+    }
+
+    /// Sorted, disjoint, adjacent segments never with equal ports.
+    fn well_formed(pw: &Pw) -> bool {
+        pw.windows(2).all(|w| w[0].1 < w[1].0 && !(w[0].1 + 1 == w[1].0 && w[0].2 == w[1].2))
+            && pw.iter().all(|(lo, hi, p)| lo <= hi && !p.is_empty() && normalize(p.clone()) == *p)
+    }
+
+    proptest! {
+        #[test]
+        fn union_and_difference_are_the_set_operations(a in arb_pw(), b in arb_pw()) {
+            let (sa, sb) = (pairs(&a), pairs(&b));
+            let u = pw_union(&a, &b);
+            let d = pw_diff(&a, &b);
+            let i = pw_inter(&a, &b);
+            prop_assert!(well_formed(&u) && well_formed(&d) && well_formed(&i));
+            prop_assert_eq!(pairs(&u), sa.union(&sb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(pairs(&d), sa.difference(&sb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(pairs(&i), sa.intersection(&sb).copied().collect::<BTreeSet<_>>());
+        }
+    }
+}

@@ -76,7 +76,9 @@ impl Rng {
     }
 }
 
-const HOSTS: [&str; 16] = [
+const HOSTS: [&str; 18] = [
+    "\"svc.example\"",
+    "\"*.example\"",
     "\"10.200.0.1\"",
     "\"10.200.0.3\"",
     "\"10.200.0.4\"",
@@ -121,7 +123,8 @@ fn hosts(rng: &mut Rng) -> String {
 }
 
 /// A random policy of 1 to 6 connect and bind rules over the test
-/// addresses (10.200.0.0/24, fd00:200::/64) and a few well-known sets.
+/// addresses (10.200.0.0/24, fd00:200::/64), a few well-known sets and
+/// two names (which never match an address).
 pub fn random_policy(seed: u64) -> String {
     let mut rng = Rng::new(seed);
     let mut body = String::new();
