@@ -208,6 +208,36 @@ pub fn sample_accesses(rules: usize) -> Vec<(&'static str, String, bool)> {
     ]
 }
 
+/// A network policy of `rules` connect and bind rules, like a firewall of
+/// that many terms: allows to /24s, /28s and single hosts of 10.0.0.0/8
+/// and 172.16.0.0/12 on service ports and ranges, denies carved out of
+/// them, UDP to resolvers, IPv6 /48s, and binds from peer networks.
+pub fn generate_network_policy(rules: usize) -> String {
+    const PORTS: [&str; 8] = ["443", "80", "22", "5432", "(80 | 443)", "8000..8999", "3306", "6379"];
+    let mut out = String::with_capacity(rules * 60 + 64);
+    out.push_str("policy net_fleet {\n");
+    let mut rng = Lcg(0x00c0_ffee);
+    for i in 0..rules {
+        let (a, b, c) = (rng.below(256), rng.below(256), rng.below(16) * 16);
+        let port = PORTS[rng.below(PORTS.len())];
+        let rule = match i % 20 {
+            0..=12 => format!("allow connect tcp \"10.{a}.{b}.0/24\":{port}"),
+            13 => format!("allow connect tcp \"10.{a}.{b}.{c}/28\":{port}"),
+            14 => format!("deny connect tcp \"10.{a}.{b}.{}\":{port}", c + 1),
+            15 => format!("allow connect udp \"172.{}.{b}.{c}/28\":53", 16 + a % 16),
+            16 => format!("allow connect tcp \"fd00:{a:x}:{b:x}::/48\":{port}"),
+            17 => format!("allow bind tcp {} from \"192.168.{a}.0/24\"", 8000 + b),
+            18 => format!("deny connect tcp \"10.{a}.0.0/16\":22"),
+            _ => format!("allow connect tcp \"172.{}.{b}.{c}\":{port}", 16 + a % 16),
+        };
+        out.push_str("    ");
+        out.push_str(&rule);
+        out.push('\n');
+    }
+    out.push_str("}\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -253,5 +283,15 @@ mod tests {
                 assert_eq!(decision, decide_by_scan(policy, &access), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn the_network_policy_compiles_with_one_rule_a_line() {
+        let text = generate_network_policy(500);
+        let compiled =
+            compile_source("net.corral", &text, None, &Options { home: HOME.into(), ..Default::default() });
+        assert!(!compiled.diagnostics.iter().any(|d| d.is_error()));
+        let p = &compiled.program.policies[0];
+        assert_eq!(p.connects.len() + p.binds.len(), 500);
     }
 }

@@ -23,6 +23,8 @@ pub enum Target {
     Appcontainer,
     /// A Microsoft Execution Containers (MXC) ContainerConfig 0.8.0-alpha.
     Mxc,
+    /// An nftables ruleset (nft text and libnftables JSON) for connect and bind.
+    Nftables,
 }
 
 #[derive(Args, Debug)]
@@ -62,6 +64,8 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR", default_value = "%USERPROFILE%")]
     profile_dir: String,
     #[command(flatten)]
+    nftables: crate::build_nftables::NftArgs,
+    #[command(flatten)]
     compile: CompileArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -78,6 +82,15 @@ pub fn run(args: &BuildArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return common::usage_error(&e),
     };
+    if args.target == Target::Nftables {
+        let common = crate::build_nftables::Common {
+            file: &args.file,
+            out: &args.out,
+            accept_broader: args.accept_broader,
+            format: args.format,
+        };
+        return crate::build_nftables::run(&common, &args.nftables, policy, &compilation);
+    }
     if let Some(code) = windows::run(args, policy, &compilation) {
         return code;
     }

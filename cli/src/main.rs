@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod build;
+mod build_nftables;
 mod check;
 mod common;
 mod eval;

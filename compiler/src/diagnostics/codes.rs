@@ -86,6 +86,7 @@ codes! {
     ArtifactBroader = "C3001", "artifact-broader", "an enforcement artifact that would allow an access the policy denies";
     ArtifactNarrower = "C3002", "artifact-narrower", "an enforcement artifact that denies accesses the policy allows";
     ArtifactUnsupported = "C3003", "artifact-unsupported", "a rule the backend cannot enforce (at the chosen ABI or at all)";
+    NamesWithoutDns = "C3004", "names-without-dns", "a policy that names hosts while its network ruleset allows no DNS";
     WindowsIsolationWeaker = "C3010", "windows-isolation-weaker", "a Windows artifact that isolates the agent less than the policy's `isolation`";
     RedundantRule = "C4001", "redundant-rule", "an allow whose accesses other allows already grant";
     DeadRule = "C4002", "dead-rule", "an allow that denies override everywhere";

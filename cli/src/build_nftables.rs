@@ -1,0 +1,142 @@
+//! `corral build FILE --target nftables --out DIR [--resolve | --proxy-mode]`
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use corral_backend_nftables::{NameMode, NftLowering, NftOptions, SystemResolver, lower_to_nftables};
+use corral_compiler::Compilation;
+use corral_compiler::diagnostics::Severity;
+use corral_compiler::diagnostics::render::render_json;
+use corral_compiler::ir::Policy;
+use serde_json::json;
+
+use crate::common::{self, EXIT_FAIL, EXIT_OK, Format};
+
+/// Flags of `--target nftables`.
+#[derive(Args, Debug)]
+pub struct NftArgs {
+    /// nftables: resolve host names now and lower their addresses (recorded with the time).
+    #[arg(long, conflicts_with = "proxy_mode")]
+    resolve: bool,
+    /// nftables: route names through the policy's `proxy` and write its domain allowlist.
+    #[arg(long)]
+    proxy_mode: bool,
+    /// nftables: the solver timeout of translation validation, in milliseconds (0 skips it).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    validate_timeout: u32,
+}
+
+/// The options of `corral build` that every target shares.
+pub struct Common<'a> {
+    pub file: &'a Path,
+    pub out: &'a Path,
+    pub accept_broader: bool,
+    pub format: Format,
+}
+
+/// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc_now() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Compilation) -> u8 {
+    let resolver = SystemResolver;
+    let mode = if nft.resolve {
+        NameMode::Resolve { resolver: &resolver, at: utc_now() }
+    } else if nft.proxy_mode {
+        NameMode::Proxy
+    } else {
+        NameMode::Addresses
+    };
+    let timeout = (nft.validate_timeout > 0).then_some(nft.validate_timeout);
+    let options = NftOptions { mode, validate_timeout_ms: timeout, ..NftOptions::default() };
+    let lowering = match lower_to_nftables(policy, &options) {
+        Ok(l) => l,
+        Err(e) => return common::usage_error(&e.0),
+    };
+    let diags = &lowering.diagnostics;
+    let errors = common::count(diags, Severity::Error);
+    let refused = errors > 0 && !args.accept_broader;
+    let written = if refused { Ok(Vec::new()) } else { write_artifacts(args.out, &lowering) };
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAIL;
+        }
+    };
+    match args.format {
+        Format::Human => {
+            common::print_human(diags, compilation.sources());
+            if refused {
+                eprintln!(
+                    "error: the ruleset would allow accesses the policy denies; nothing was written (pass `--accept-broader` to write it anyway)"
+                );
+            } else {
+                eprint!("{}", lowering.summary);
+                for path in &written {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+        }
+        Format::Json => common::print_json(&json!({
+            "version": 1,
+            "file": args.file.display().to_string(),
+            "policy": policy.name,
+            "target": "nftables",
+            "names": lowering.mode,
+            "resolved": lowering.resolved,
+            "unresolved": lowering.unresolved,
+            "exact": lowering.exact,
+            "validation": lowering.validation.as_ref().map(|v| v.to_json()),
+            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "ruleset": lowering.json,
+            "allowlist": lowering.allowlist.as_ref().map(|a| a.json.clone()),
+            "diagnostics": render_json(diags, compilation.sources()),
+            "summary": {
+                "errors": errors,
+                "warnings": common::count(diags, Severity::Warning),
+                "ok": !refused,
+            },
+        })),
+    }
+    if refused { EXIT_FAIL } else { EXIT_OK }
+}
+
+/// Writes `nftables.nft`, `nftables.json`, `nftables.txt` and, in proxy
+/// mode, `proxy-allowlist.txt` and `proxy-allowlist.json` into `out`.
+fn write_artifacts(out: &Path, lowering: &NftLowering) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
+    let pretty = |v: &serde_json::Value| {
+        serde_json::to_string_pretty(v).map(|s| s + "\n").map_err(|e| format!("cannot write JSON: {e}"))
+    };
+    let mut files = vec![
+        ("nftables.nft", lowering.text.clone()),
+        ("nftables.json", pretty(&lowering.json)?),
+        ("nftables.txt", lowering.summary.clone()),
+    ];
+    if let Some(list) = &lowering.allowlist {
+        files.push(("proxy-allowlist.txt", list.text.clone()));
+        files.push(("proxy-allowlist.json", pretty(&list.json)?));
+    }
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let path = out.join(name);
+        std::fs::write(&path, content).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
