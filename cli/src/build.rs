@@ -101,8 +101,6 @@ pub fn run(args: &BuildArgs) -> u8 {
     let options = corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
     let lowering = lower(policy, &args.root, &options);
     let diags = &lowering.diagnostics;
-    let errors = common::count(diags, Severity::Error);
-    let refused = errors > 0 && !args.accept_broader;
     let run_meta = json!({
         "version": 1,
         "policy": policy.name,
@@ -113,50 +111,101 @@ pub fn run(args: &BuildArgs) -> u8 {
         "validated": lowering.validated,
         "gaps": diags.iter().map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message })).collect::<Vec<_>>(),
     });
-    let written = if refused {
-        Ok(Vec::new())
-    } else {
-        write_artifacts(&args.out, &lowering.config, &lowering.summary, &run_meta)
+    let report = Report {
+        file: &args.file,
+        policy,
+        compilation: &compilation,
+        format: args.format,
+        accept_broader: args.accept_broader,
+        target: "landlock",
+        artifact: "the ruleset",
+        diagnostics: diags,
+        summary: &lowering.summary,
+        fields: json!({
+            "abi": lowering.config["abi"],
+            "exact": lowering.exact,
+            "validated": lowering.validated,
+            "validation": lowering.proofs.iter().map(proof_json).collect::<Vec<_>>(),
+            "config": lowering.config,
+        }),
     };
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAIL;
+    finish(report, || write_artifacts(&args.out, &lowering.config, &lowering.summary, &run_meta))
+}
+
+/// What one target built, for [`finish`] to write and report.
+pub(crate) struct Report<'a> {
+    pub file: &'a Path,
+    pub policy: &'a corral_compiler::ir::Policy,
+    pub compilation: &'a corral_compiler::Compilation,
+    pub format: Format,
+    pub accept_broader: bool,
+    /// The `--target` value.
+    pub target: &'a str,
+    /// How messages name the artifact: "the ruleset", "the mxc artifact".
+    pub artifact: &'a str,
+    pub diagnostics: &'a [corral_compiler::diagnostics::Diagnostic],
+    pub summary: &'a str,
+    /// The target's own fields of the `--format json` object.
+    pub fields: serde_json::Value,
+}
+
+/// The end of every target's build: refuses an artifact with errors unless
+/// `--accept-broader`, writes the files with `write`, and reports in the
+/// chosen format — the diagnostics and summary, or one JSON object with
+/// `version`, `file`, `policy`, `target`, the target's fields, `written`,
+/// `diagnostics` and `summary`. Returns the exit code.
+pub(crate) fn finish(report: Report<'_>, write: impl FnOnce() -> Result<Vec<PathBuf>, String>) -> u8 {
+    let diags = report.diagnostics;
+    let sources = report.compilation.sources();
+    let errors = common::count(diags, Severity::Error);
+    let refused = errors > 0 && !report.accept_broader;
+    let written = if refused {
+        Vec::new()
+    } else {
+        match write() {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAIL;
+            }
         }
     };
-    match args.format {
+    match report.format {
         Format::Human => {
-            common::print_human(diags, compilation.sources());
+            common::print_human(diags, sources);
             if refused {
                 eprintln!(
-                    "error: the ruleset would allow accesses the policy denies; nothing was written (pass `--accept-broader` to write it anyway)"
+                    "error: {} would allow accesses the policy denies; nothing was written (pass `--accept-broader` to write it anyway)",
+                    report.artifact
                 );
             } else {
-                eprint!("{}", lowering.summary);
+                eprint!("{}", report.summary);
                 for path in &written {
                     eprintln!("wrote {}", path.display());
                 }
             }
         }
-        Format::Json => common::print_json(&json!({
-            "version": 1,
-            "file": args.file.display().to_string(),
-            "policy": policy.name,
-            "target": "landlock",
-            "abi": lowering.config["abi"],
-            "exact": lowering.exact,
-            "validated": lowering.validated,
-            "validation": lowering.proofs.iter().map(proof_json).collect::<Vec<_>>(),
-            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "config": lowering.config,
-            "diagnostics": render_json(diags, compilation.sources()),
-            "summary": {
-                "errors": errors,
-                "warnings": common::count(diags, Severity::Warning),
-                "ok": !refused,
-            },
-        })),
+        Format::Json => {
+            let mut out = json!({
+                "version": 1,
+                "file": report.file.display().to_string(),
+                "policy": report.policy.name,
+                "target": report.target,
+            });
+            if let (Some(out), Some(fields)) = (out.as_object_mut(), report.fields.as_object()) {
+                out.extend(fields.clone());
+                out.insert(
+                    "written".to_owned(),
+                    json!(written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()),
+                );
+                out.insert("diagnostics".to_owned(), render_json(diags, sources));
+                out.insert(
+                    "summary".to_owned(),
+                    json!({ "errors": errors, "warnings": common::count(diags, Severity::Warning), "ok": !refused }),
+                );
+            }
+            common::print_json(&out);
+        }
     }
     if refused { EXIT_FAIL } else { EXIT_OK }
 }

@@ -6,12 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Args;
 use corral_backend_nftables::{NameMode, NftLowering, NftOptions, SystemResolver, lower_to_nftables};
 use corral_compiler::Compilation;
-use corral_compiler::diagnostics::Severity;
-use corral_compiler::diagnostics::render::render_json;
 use corral_compiler::ir::Policy;
 use serde_json::json;
 
-use crate::common::{self, EXIT_FAIL, EXIT_OK, Format};
+use crate::common::{self, Format};
 
 /// Flags of `--target nftables`.
 #[derive(Args, Debug)]
@@ -67,53 +65,27 @@ pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Comp
         Ok(l) => l,
         Err(e) => return common::usage_error(&e.0),
     };
-    let diags = &lowering.diagnostics;
-    let errors = common::count(diags, Severity::Error);
-    let refused = errors > 0 && !args.accept_broader;
-    let written = if refused { Ok(Vec::new()) } else { write_artifacts(args.out, &lowering) };
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAIL;
-        }
-    };
-    match args.format {
-        Format::Human => {
-            common::print_human(diags, compilation.sources());
-            if refused {
-                eprintln!(
-                    "error: the ruleset would allow accesses the policy denies; nothing was written (pass `--accept-broader` to write it anyway)"
-                );
-            } else {
-                eprint!("{}", lowering.summary);
-                for path in &written {
-                    eprintln!("wrote {}", path.display());
-                }
-            }
-        }
-        Format::Json => common::print_json(&json!({
-            "version": 1,
-            "file": args.file.display().to_string(),
-            "policy": policy.name,
-            "target": "nftables",
+    let report = crate::build::Report {
+        file: args.file,
+        policy,
+        compilation,
+        format: args.format,
+        accept_broader: args.accept_broader,
+        target: "nftables",
+        artifact: "the ruleset",
+        diagnostics: &lowering.diagnostics,
+        summary: &lowering.summary,
+        fields: json!({
             "names": lowering.mode,
             "resolved": lowering.resolved,
             "unresolved": lowering.unresolved,
             "exact": lowering.exact,
             "validation": lowering.validation.as_ref().map(|v| v.to_json()),
-            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "ruleset": lowering.json,
             "allowlist": lowering.allowlist.as_ref().map(|a| a.json.clone()),
-            "diagnostics": render_json(diags, compilation.sources()),
-            "summary": {
-                "errors": errors,
-                "warnings": common::count(diags, Severity::Warning),
-                "ok": !refused,
-            },
-        })),
-    }
-    if refused { EXIT_FAIL } else { EXIT_OK }
+        }),
+    };
+    crate::build::finish(report, || write_artifacts(args.out, &lowering))
 }
 
 /// Writes `nftables.nft`, `nftables.json`, `nftables.txt` and, in proxy

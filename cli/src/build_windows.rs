@@ -5,13 +5,11 @@ use std::path::{Path, PathBuf};
 
 use corral_backend_windows::{Lowering, WindowsOptions, lower_to_appcontainer, lower_to_mxc};
 use corral_compiler::Compilation;
-use corral_compiler::diagnostics::Severity;
-use corral_compiler::diagnostics::render::render_json;
 use corral_compiler::ir::Policy;
 use serde_json::json;
 
 use super::{BuildArgs, Target};
-use crate::common::{self, EXIT_FAIL, EXIT_OK, Format};
+use crate::common;
 
 /// Builds for a Windows target; `None` when the target is another.
 pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) -> Option<u8> {
@@ -34,50 +32,25 @@ pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) 
         Target::Appcontainer => lower_to_appcontainer(policy, home, &options),
         _ => lower_to_mxc(policy, home, &options),
     };
-    let diags = &lowering.diagnostics;
-    let errors = common::count(diags, Severity::Error);
-    let refused = errors > 0 && !args.accept_broader;
-    let written = if refused { Ok(Vec::new()) } else { write_artifacts(&args.out, target, &lowering) };
-    let written = match written {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Some(EXIT_FAIL);
-        }
-    };
-    match args.format {
-        Format::Human => {
-            common::print_human(diags, compilation.sources());
-            if refused {
-                eprintln!(
-                    "error: the {target} artifact would be broader than the policy; nothing was written (pass `--accept-broader` to write it anyway)"
-                );
-            } else {
-                eprint!("{}", lowering.summary);
-                for path in &written {
-                    eprintln!("wrote {}", path.display());
-                }
-            }
-        }
-        Format::Json => common::print_json(&json!({
-            "version": 1,
-            "file": args.file.display().to_string(),
-            "policy": policy.name,
-            "target": target,
+    let artifact = format!("the {target} artifact");
+    let report = super::Report {
+        file: &args.file,
+        policy,
+        compilation,
+        format: args.format,
+        accept_broader: args.accept_broader,
+        target,
+        artifact: &artifact,
+        diagnostics: &lowering.diagnostics,
+        summary: &lowering.summary,
+        fields: json!({
             "exact": lowering.exact,
             "validated": lowering.validated,
             "validation": lowering.validation,
-            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "config": lowering.artifact,
-            "diagnostics": render_json(diags, compilation.sources()),
-            "summary": {
-                "errors": errors,
-                "warnings": common::count(diags, Severity::Warning),
-                "ok": !refused,
-            },
-        })),
-    }
-    Some(if refused { EXIT_FAIL } else { EXIT_OK })
+        }),
+    };
+    Some(super::finish(report, || write_artifacts(&args.out, target, &lowering)))
 }
 
 /// Writes `TARGET.json`, the scripts and `TARGET.txt` into `out`.
