@@ -145,11 +145,6 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
     }];
 
     Policy {
-        name: format!("{name} (landlock model)"),
-        docs: Vec::new(),
-        span: SourceSpan::default(),
-        extends: Vec::new(),
-        within: None,
         files: files
             .into_iter()
             .map(|mut r| {
@@ -159,13 +154,7 @@ pub fn model(config: &Value, root: &Path, name: &str) -> Policy {
             .collect(),
         connects,
         binds,
-        devices: Vec::new(),
-        identity: None,
-        isolation: None,
-        timeout: None,
-        proxy: None,
-        assertions: Vec::new(),
-        unsafe_allowed: Vec::new(),
+        ..Policy::new(format!("{name} (landlock model)"), SourceSpan::default())
     }
 }
 

@@ -158,23 +158,7 @@ pub fn model_of(json: &Value, policy: &Policy) -> Policy {
             groups.entry((chain.clone(), proto.clone(), *ports)).or_default().push(*addr);
         }
     }
-    let mut model = Policy {
-        name: format!("{}_nftables", policy.name),
-        docs: Vec::new(),
-        span: policy.span,
-        extends: Vec::new(),
-        within: None,
-        files: Vec::new(),
-        connects: Vec::new(),
-        binds: Vec::new(),
-        devices: Vec::new(),
-        identity: None,
-        isolation: None,
-        timeout: None,
-        proxy: None,
-        assertions: Vec::new(),
-        unsafe_allowed: Vec::new(),
-    };
+    let mut model = Policy::new(format!("{}_nftables", policy.name), policy.span);
     for ((chain, proto, ports), addrs) in groups {
         let protos = match proto.as_str() {
             "tcp" => Protos { tcp: true, udp: false },

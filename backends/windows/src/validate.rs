@@ -45,11 +45,6 @@ impl Model {
     pub fn into_policy(self, policy: &Policy) -> Policy {
         let origin = Origin { policy: "model".to_owned(), span: policy.span, readonly: false };
         Policy {
-            name: "model".to_owned(),
-            docs: Vec::new(),
-            span: policy.span,
-            extends: Vec::new(),
-            within: None,
             files: self
                 .files
                 .into_iter()
@@ -86,12 +81,7 @@ impl Model {
                     origin: origin.clone(),
                 })
                 .collect(),
-            identity: None,
-            isolation: None,
-            timeout: None,
-            proxy: None,
-            assertions: Vec::new(),
-            unsafe_allowed: Vec::new(),
+            ..Policy::new("model", policy.span)
         }
     }
 }

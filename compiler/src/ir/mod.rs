@@ -470,6 +470,28 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A policy with no rules, settings or assertions: everything denied.
+    /// Backends build the model of an artifact from it, rule by rule.
+    pub fn new(name: impl Into<String>, span: SourceSpan) -> Policy {
+        Policy {
+            name: name.into(),
+            docs: Vec::new(),
+            span,
+            extends: Vec::new(),
+            within: None,
+            files: Vec::new(),
+            connects: Vec::new(),
+            binds: Vec::new(),
+            devices: Vec::new(),
+            identity: None,
+            isolation: None,
+            timeout: None,
+            proxy: None,
+            assertions: Vec::new(),
+            unsafe_allowed: Vec::new(),
+        }
+    }
+
     /// The opt-out of `check`, if the policy has one.
     pub fn opt_out(&self, check: SafetyCheck) -> Option<&UnsafeOptOut> {
         self.unsafe_allowed.iter().find(|o| o.check == check)

@@ -237,21 +237,10 @@ fn merge<'m>(
         }
     }
     let mut policy = Policy {
-        name: node.name.clone(),
         docs: item_ast.docs.clone(),
-        span,
         extends: ancestors.iter().map(|a| nodes[*a].name.clone()).collect(),
         within: node.within.and_then(|w| index.get(&w)).map(|w| nodes[*w].name.clone()),
-        files: Vec::new(),
-        connects: Vec::new(),
-        binds: Vec::new(),
-        devices: Vec::new(),
-        identity: None,
-        isolation: None,
-        timeout: None,
-        proxy: None,
-        assertions: Vec::new(),
-        unsafe_allowed: Vec::new(),
+        ..Policy::new(node.name.clone(), span)
     };
     // Farthest ancestors first, then the policy's own rules.
     for &a in ancestors.iter().rev() {

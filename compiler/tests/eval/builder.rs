@@ -54,23 +54,7 @@ pub fn rights(list: &str) -> Rights {
 }
 
 pub fn empty_policy() -> Policy {
-    Policy {
-        name: "p".into(),
-        docs: Vec::new(),
-        span: Default::default(),
-        extends: Vec::new(),
-        within: None,
-        files: Vec::new(),
-        connects: Vec::new(),
-        binds: Vec::new(),
-        devices: Vec::new(),
-        identity: None,
-        isolation: None,
-        timeout: None,
-        proxy: None,
-        assertions: Vec::new(),
-        unsafe_allowed: Vec::new(),
-    }
+    Policy::new("p", Default::default())
 }
 
 /// Builds a policy rule by rule; each method takes the rule's effect first.
