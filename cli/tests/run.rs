@@ -101,6 +101,18 @@ fn corral_run(policy: &Path, extra: &[&str], script: &str) -> Output {
         .unwrap()
 }
 
+/// `corral build --target landlock --out OUT_DIR`, which must succeed.
+fn build_ruleset(policy: &Path, out_dir: &Path) {
+    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["build"])
+        .arg(policy)
+        .args(["--home", "/root", "--target", "landlock", "--out"])
+        .arg(out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+}
+
 fn text(out: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -363,14 +375,7 @@ fn a_prebuilt_ruleset_is_applied_only_for_the_policy_it_was_built_from() {
     let (path, _) =
         t.policy("prebuilt", "  allow read, list under \"@/ro\"\n  deny read \"@/ro/secret.txt\"\n");
     let out_dir = t.root.join("built");
-    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["build"])
-        .arg(&path)
-        .args(["--home", "/root", "--target", "landlock", "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+    build_ruleset(&path, &out_dir);
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("landlock.run.json")).unwrap()).unwrap();
     assert_eq!(meta["policy"], "p");
@@ -418,14 +423,7 @@ fn vanished_and_relinked_paths_of_a_ruleset_are_left_out() {
     let t = Tree::new();
     let (path, _) = t.policy("moved", "  allow read, list under \"@/ro\"\n  deny read \"@/ro/secret.txt\"\n");
     let out_dir = t.root.join("built");
-    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["build"])
-        .arg(&path)
-        .args(["--home", "/root", "--target", "landlock", "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+    build_ruleset(&path, &out_dir);
     // After the build: `ro/sub` becomes a link to `outside`, `ro/b.txt` goes.
     std::fs::remove_dir_all(t.root.join("ro/sub")).unwrap();
     std::os::unix::fs::symlink(t.root.join("outside"), t.root.join("ro/sub")).unwrap();

@@ -99,7 +99,13 @@ impl Glob {
     /// The states after reading `ch` in `set`.
     pub fn step(&self, set: &States, ch: char) -> States {
         let mut next = self.empty();
-        let mut stack = Vec::new();
+        self.step_into(set, ch, &mut next, &mut Vec::new());
+        next
+    }
+
+    /// [`Glob::step`] into `next` (cleared first), with a scratch stack.
+    fn step_into(&self, set: &States, ch: char, next: &mut States, stack: &mut Vec<usize>) {
+        next.iter_mut().for_each(|w| *w = 0);
         for (i, inst) in self.prog.iter().enumerate() {
             if set[i / 64] & (1 << (i % 64)) == 0 {
                 continue;
@@ -110,9 +116,8 @@ impl Glob {
                 Inst::Star => i,
                 _ => continue,
             };
-            self.add(&mut next, target, &mut stack);
+            self.add(next, target, stack);
         }
-        next
     }
 
     /// Does `set` hold the accepting state?
@@ -137,19 +142,7 @@ impl Glob {
         let mut next = self.empty();
         let mut stack = Vec::new();
         for ch in text.chars() {
-            next.iter_mut().for_each(|w| *w = 0);
-            for (i, inst) in self.prog.iter().enumerate() {
-                if cur[i / 64] & (1 << (i % 64)) == 0 {
-                    continue;
-                }
-                let target = match inst {
-                    Inst::Char(c) if *c == ch => i + 1,
-                    Inst::AnyChar => i + 1,
-                    Inst::Star => i,
-                    _ => continue,
-                };
-                self.add(&mut next, target, &mut stack);
-            }
+            self.step_into(&cur, ch, &mut next, &mut stack);
             std::mem::swap(&mut cur, &mut next);
             if cur.iter().all(|w| *w == 0) {
                 return false;
