@@ -50,8 +50,9 @@ pub struct BuildArgs {
     /// Write the artifact even when it allows more than the policy.
     #[arg(long)]
     accept_broader: bool,
-    /// Per verifier query of translation validation; a query that runs out
-    /// is unknown, and the artifact is then not validated.
+    /// Per verifier query of translation validation, for every target (0:
+    /// no limit); a query that runs out is unknown, and the artifact is
+    /// then not validated.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     timeout_ms: u32,
     /// Windows targets: launch as a least-privilege AppContainer (LPAC).
@@ -88,6 +89,7 @@ pub fn run(args: &BuildArgs) -> u8 {
             out: &args.out,
             accept_broader: args.accept_broader,
             format: args.format,
+            timeout_ms: args.timeout_ms,
         };
         return crate::build_nftables::run(&common, &args.nftables, policy, &compilation);
     }

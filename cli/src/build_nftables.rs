@@ -20,9 +20,6 @@ pub struct NftArgs {
     /// nftables: route names through the policy's `proxy` and write its domain allowlist.
     #[arg(long)]
     proxy_mode: bool,
-    /// nftables: the solver timeout of translation validation, in milliseconds (0 skips it).
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    validate_timeout: u32,
 }
 
 /// The options of `corral build` that every target shares.
@@ -31,6 +28,8 @@ pub struct Common<'a> {
     pub out: &'a Path,
     pub accept_broader: bool,
     pub format: Format,
+    /// Per verifier query of translation validation (0: no limit).
+    pub timeout_ms: u32,
 }
 
 /// Now, as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -59,8 +58,7 @@ pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Comp
     } else {
         NameMode::Addresses
     };
-    let timeout = (nft.validate_timeout > 0).then_some(nft.validate_timeout);
-    let options = NftOptions { mode, validate_timeout_ms: timeout, ..NftOptions::default() };
+    let options = NftOptions { mode, validate_timeout_ms: Some(args.timeout_ms), ..NftOptions::default() };
     let lowering = match lower_to_nftables(policy, &options) {
         Ok(l) => l,
         Err(e) => return common::usage_error(&e.0),

@@ -25,7 +25,7 @@ pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) 
         drive: args.drive.to_ascii_uppercase(),
         profile_dir: args.profile_dir.clone(),
         lpac: args.lpac,
-        ..WindowsOptions::default()
+        timeout_ms: args.timeout_ms,
     };
     let home = &compilation.program.home;
     let lowering = match args.target {
