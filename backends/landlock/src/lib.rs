@@ -119,46 +119,7 @@ pub fn lower(policy: &Policy, root: &Path, options: &Options) -> Lowering {
         }
     }
     files.grants.retain(|_, (_, rights)| !rights.is_empty());
-    // Landlock's execve opens the file for reading too: `execute` works
-    // only where `read_file` is granted as well (at the path or above).
-    let readable = |path: &str| {
-        let mut at = path;
-        loop {
-            if files.grants.get(at).is_some_and(|(_, r)| r.contains(&Right::Read)) {
-                return true;
-            }
-            match at.rfind('/') {
-                Some(0) if at.len() > 1 => at = "/",
-                Some(i) if i > 0 => at = &at[..i],
-                _ => return false,
-            }
-        }
-    };
-    let unreadable: Vec<String> = files
-        .grants
-        .iter()
-        .filter(|(path, (_, r))| r.contains(&Right::Exec) && !readable(path))
-        .map(
-            |(path, (is_dir, _))| {
-                if *is_dir { format!("exec {}", child(path, "new")) } else { format!("exec {path}") }
-            },
-        )
-        .collect();
-    if !unreadable.is_empty() {
-        files.narrower.extend(unreadable);
-        files.narrower_rules.extend(
-            policy
-                .files
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    r.effect == Effect::Allow
-                        && r.rights.contains(Right::Exec)
-                        && !r.rights.contains(Right::Read)
-                })
-                .map(|(i, _)| i),
-        );
-    }
+    exec_without_read(policy, &mut files);
 
     for (rule, examples) in &files.broader {
         if let Some(r) = policy.files.get(*rule) {
@@ -449,6 +410,50 @@ fn proof_diagnostics(policy: &Policy, proofs: &[Proof], diagnostics: &mut Vec<Di
         }
     }
     diagnostics.extend(new);
+}
+
+/// Landlock's execve opens the file for reading too: `execute` works only
+/// where `read_file` is granted as well (at the path or above). Exec grants
+/// without it are losses.
+fn exec_without_read(policy: &Policy, files: &mut files::FileLowering) {
+    let readable = |path: &str| {
+        let mut at = path;
+        loop {
+            if files.grants.get(at).is_some_and(|(_, r)| r.contains(&Right::Read)) {
+                return true;
+            }
+            match at.rfind('/') {
+                Some(0) if at.len() > 1 => at = "/",
+                Some(i) if i > 0 => at = &at[..i],
+                _ => return false,
+            }
+        }
+    };
+    let unreadable: Vec<String> = files
+        .grants
+        .iter()
+        .filter(|(path, (_, r))| r.contains(&Right::Exec) && !readable(path))
+        .map(
+            |(path, (is_dir, _))| {
+                if *is_dir { format!("exec {}", child(path, "new")) } else { format!("exec {path}") }
+            },
+        )
+        .collect();
+    if !unreadable.is_empty() {
+        files.narrower.extend(unreadable);
+        files.narrower_rules.extend(
+            policy
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.effect == Effect::Allow
+                        && r.rights.contains(Right::Exec)
+                        && !r.rights.contains(Right::Read)
+                })
+                .map(|(i, _)| i),
+        );
+    }
 }
 
 /// UDP and devices: Landlock has no rules for them.
