@@ -441,3 +441,61 @@ fn vanished_and_relinked_paths_of_a_ruleset_are_left_out() {
     assert!(stderr.contains("2 path(s) of the ruleset"), "{stderr}");
     assert!(stderr.contains(&t.p("ro/sub")) && stderr.contains(&t.p("ro/b.txt")), "{stderr}");
 }
+
+/// On a kernel that lacks a feature the ruleset handles (made to look so
+/// with `CORRAL_LANDLOCK_MAX_ABI`), `run` refuses and names the feature;
+/// with `--best-effort` it runs, says what is not enforced, and still
+/// enforces the rest.
+#[test]
+fn an_older_kernel_is_refused_unless_best_effort() {
+    if !landlock() {
+        return;
+    }
+    let t = Tree::new();
+    let (path, _) = t.policy("older", "  allow read, list under \"@/ro\"\n  allow bind tcp 8080\n");
+    let script = format!(
+        "cat {} >/dev/null && echo ro-ok; cat {} >/dev/null 2>&1 || echo rw-denied",
+        t.p("ro/a.txt"),
+        t.p("rw/d.txt")
+    );
+    let older = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_corral"))
+            .arg("run")
+            .arg(&path)
+            .args(["--home", "/root"])
+            .args(extra)
+            .args(["--", "/bin/sh", "-c", &script])
+            .env("NO_COLOR", "1")
+            .env(corral_backend_landlock::MAX_ABI_VAR, "3")
+            .output()
+            .unwrap()
+    };
+    let out = older(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`bind_tcp` (needs ABI 4)") && stderr.contains("--best-effort"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ro-ok"), "nothing may run");
+
+    let out = older(&["--best-effort"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(),
+        ["ro-ok", "rw-denied"],
+        "{}",
+        text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: best effort: not enforced:") && stderr.contains("bind_tcp"),
+        "{stderr}"
+    );
+    let line = stderr.lines().find(|l| l.starts_with("{\"")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["abi"], 3, "{v}");
+    let gaps = v["gaps"].as_array().unwrap();
+    assert!(
+        gaps.iter()
+            .any(|g| g["code"] == "best-effort" && g["message"].as_str().unwrap().contains("bind_tcp")),
+        "{v}"
+    );
+}

@@ -120,9 +120,19 @@ fn supports(n: u8) -> bool {
 /// The highest Landlock feature level (1..=6) the running kernel supports,
 /// or 0 when Landlock is unavailable. ABI 7 adds no access rights, so a
 /// kernel at 7 probes as 6; [`apply`] reports the kernel's own ABI.
+///
+/// `CORRAL_LANDLOCK_MAX_ABI=N` caps the answer at N: it makes this kernel
+/// look older, so that refusing a missing feature and `--best-effort` can
+/// be exercised for real on a new kernel. It can only take features away;
+/// without `--best-effort` a missing one is still refused.
 pub fn probe_abi() -> u8 {
-    (1..=6).rev().find(|n| supports(*n)).unwrap_or(0)
+    let probed = (1..=6).rev().find(|n| supports(*n)).unwrap_or(0);
+    let cap = std::env::var(MAX_ABI_VAR).ok().and_then(|v| v.parse::<u8>().ok());
+    cap.map_or(probed, |c| probed.min(c))
 }
+
+/// The environment variable that caps [`probe_abi`].
+pub const MAX_ABI_VAR: &str = "CORRAL_LANDLOCK_MAX_ABI";
 
 /// What of a ruleset the kernel (at feature level `probed`) enforces.
 #[derive(Debug)]
@@ -252,6 +262,11 @@ pub fn apply(config: &Value, best_effort: bool) -> Result<Applied, String> {
         LandlockStatus::Available { kernel_abi: Some(v), .. } => u8::try_from(v).unwrap_or(u8::MAX),
         LandlockStatus::Available { effective_abi, .. } => effective_abi as u8,
         _ => probed,
+    };
+    // Under the cap of `probe_abi`, the kernel is as old as the cap says.
+    let kernel_abi = match std::env::var(MAX_ABI_VAR).ok().and_then(|v| v.parse::<u8>().ok()) {
+        Some(cap) => kernel_abi.min(cap),
+        None => kernel_abi,
     };
     skipped.sort();
     skipped.dedup();

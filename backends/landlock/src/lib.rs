@@ -28,7 +28,7 @@ use corral_verifier::refine::Verdict;
 use serde_json::{Value, json};
 
 pub use access::{LATEST_ABI, fs_accesses, handled_fs};
-pub use apply::{Applied, apply, probe_abi};
+pub use apply::{Applied, MAX_ABI_VAR, apply, probe_abi};
 pub use files::MAX_ENTRIES;
 pub use model::model;
 pub use validate::Proof;
