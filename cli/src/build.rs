@@ -245,15 +245,30 @@ fn write_artifacts(
     summary: &str,
     run_meta: &serde_json::Value,
 ) -> Result<Vec<PathBuf>, String> {
+    write_files(
+        out,
+        vec![
+            ("landlock.json".to_owned(), pretty(config)?),
+            ("landlock.txt".to_owned(), summary.to_owned()),
+            ("landlock.run.json".to_owned(), pretty(run_meta)?),
+        ],
+    )
+}
+
+/// An artifact's JSON, pretty-printed with a final newline.
+pub(crate) fn pretty(value: &serde_json::Value) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| format!("cannot write JSON: {e}"))
+}
+
+/// Creates `out` and writes each `(name, content)` into it, in order;
+/// returns the paths written. Every target's artifacts go through here.
+pub(crate) fn write_files(out: &Path, files: Vec<(String, String)>) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
-    let json_path = out.join("landlock.json");
-    let txt_path = out.join("landlock.txt");
-    let meta_path = out.join("landlock.run.json");
-    for (path, value) in [(&json_path, config), (&meta_path, run_meta)] {
-        let text = serde_json::to_string_pretty(value).map_err(|e| format!("cannot write JSON: {e}"))?;
-        std::fs::write(path, format!("{text}\n"))
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    let mut written = Vec::new();
+    for (name, content) in files {
+        let path = out.join(name);
+        std::fs::write(&path, content).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        written.push(path);
     }
-    std::fs::write(&txt_path, summary).map_err(|e| format!("cannot write `{}`: {e}", txt_path.display()))?;
-    Ok(vec![json_path, txt_path, meta_path])
+    Ok(written)
 }

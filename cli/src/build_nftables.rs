@@ -89,24 +89,15 @@ pub fn run(args: &Common<'_>, nft: &NftArgs, policy: &Policy, compilation: &Comp
 /// Writes `nftables.nft`, `nftables.json`, `nftables.txt` and, in proxy
 /// mode, `proxy-allowlist.txt` and `proxy-allowlist.json` into `out`.
 fn write_artifacts(out: &Path, lowering: &NftLowering) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
-    let pretty = |v: &serde_json::Value| {
-        serde_json::to_string_pretty(v).map(|s| s + "\n").map_err(|e| format!("cannot write JSON: {e}"))
-    };
+    use crate::build::pretty;
     let mut files = vec![
-        ("nftables.nft", lowering.text.clone()),
-        ("nftables.json", pretty(&lowering.json)?),
-        ("nftables.txt", lowering.summary.clone()),
+        ("nftables.nft".to_owned(), lowering.text.clone()),
+        ("nftables.json".to_owned(), pretty(&lowering.json)?),
+        ("nftables.txt".to_owned(), lowering.summary.clone()),
     ];
     if let Some(list) = &lowering.allowlist {
-        files.push(("proxy-allowlist.txt", list.text.clone()));
-        files.push(("proxy-allowlist.json", pretty(&list.json)?));
+        files.push(("proxy-allowlist.txt".to_owned(), list.text.clone()));
+        files.push(("proxy-allowlist.json".to_owned(), pretty(&list.json)?));
     }
-    let mut written = Vec::new();
-    for (name, content) in files {
-        let path = out.join(name);
-        std::fs::write(&path, content).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
+    crate::build::write_files(out, files)
 }

@@ -55,19 +55,10 @@ pub(super) fn run(args: &BuildArgs, policy: &Policy, compilation: &Compilation) 
 
 /// Writes `TARGET.json`, the scripts and `TARGET.txt` into `out`.
 fn write_artifacts(out: &Path, target: &str, lowering: &Lowering) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create `{}`: {e}", out.display()))?;
-    let text =
-        serde_json::to_string_pretty(&lowering.artifact).map_err(|e| format!("cannot write JSON: {e}"))?;
-    let mut files = vec![(format!("{target}.json"), format!("{text}\n"))];
+    let mut files = vec![(format!("{target}.json"), super::pretty(&lowering.artifact)?)];
     for (name, script) in &lowering.scripts {
         files.push(((*name).to_owned(), script.clone()));
     }
     files.push((format!("{target}.txt"), lowering.summary.clone()));
-    let mut written = Vec::new();
-    for (name, content) in files {
-        let path = out.join(name);
-        std::fs::write(&path, content).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
+    super::write_files(out, files)
 }
