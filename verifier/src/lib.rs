@@ -8,6 +8,9 @@
 //! atoms a query can need; `replay` checks witnesses. The encoding is
 //! described in `docs/verifier.md`.
 
+// Links the trampolines that load libz3 on its first use (see the crate).
+extern crate corral_z3_loader as _;
+
 pub mod checks;
 mod paths;
 mod query;
