@@ -74,7 +74,7 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: &BuildArgs) -> u8 {
-    let (_, compilation) =
+    let (options, compilation) =
         match common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was built") {
             Ok(c) => c,
             Err(code) => return code,
@@ -100,13 +100,16 @@ pub fn run(args: &BuildArgs) -> u8 {
         return common::usage_error(&format!("`--root {}` is not a directory", args.root.display()));
     }
     let abi = args.abi.unwrap_or(LATEST_ABI);
-    let options = corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
-    let lowering = lower(policy, &args.root, &options);
+    let lowering_options =
+        corral_backend_landlock::Options { abi, validate: true, timeout_ms: args.timeout_ms };
+    let lowering = lower(policy, &args.root, &lowering_options);
     let diags = &lowering.diagnostics;
     let run_meta = json!({
         "version": 1,
         "policy": policy.name,
+        "identity": policy.identity.as_ref().map(|i| i.value.to_string()),
         "policy_digest": common::policy_digest(policy),
+        "compiled_from": crate::inputs::record(&args.file, &options, &compilation),
         "root": args.root.display().to_string(),
         "abi": lowering.config["abi"],
         "exact": lowering.exact,

@@ -9,6 +9,7 @@ mod check;
 mod common;
 mod eval;
 mod fmt;
+mod inputs;
 mod run;
 mod sid;
 

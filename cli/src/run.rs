@@ -4,7 +4,9 @@
 //!
 //! With `--ruleset DIR`, the ruleset `corral build --target landlock`
 //! wrote into DIR is applied instead of lowering again, after checking
-//! that it was built from the same policy (the digest of its IR) for `/`.
+//! that it was built from the same policy for `/`: the files it was
+//! compiled from are unchanged (no compile at all), or else the policy
+//! compiles to the same IR digest.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -66,43 +68,13 @@ pub fn run(args: &RunArgs) -> u8 {
         Ok(b) => b,
         Err(e) => return common::usage_error(&format!("cannot read `{}`: {e}", args.file.display())),
     };
-    let (_, compilation) =
-        match common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was run") {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
-    let policy = match select_policy(&compilation.program, args.policy.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return common::usage_error(&e),
-    };
     let prepared = match &args.ruleset {
-        Some(dir) => match prebuilt(dir, policy) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}; nothing was run");
-                return EXIT_FAIL;
-            }
-        },
-        None => {
-            let options = corral_backend_landlock::Options {
-                abi: args.abi.unwrap_or(LATEST_ABI),
-                validate: args.validate,
-                timeout_ms: args.timeout_ms,
-            };
-            let lowering = lower(policy, Path::new("/"), &options);
-            let diags = &lowering.diagnostics;
-            common::print_human(diags, compilation.sources());
-            Prepared {
-                gaps: diags
-                    .iter()
-                    .map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message }))
-                    .collect(),
-                errors: common::count(diags, Severity::Error),
-                broader: diags.iter().any(|d| d.code == Code::ArtifactBroader),
-                validated: args.validate.then_some(lowering.validated),
-                config: lowering.config,
-            }
-        }
+        Some(dir) => prebuilt(args, dir),
+        None => lowered_now(args),
+    };
+    let (subject, prepared) = match prepared {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     if (prepared.broader || prepared.errors > 0) && !args.accept_broader {
         eprintln!(
@@ -147,12 +119,13 @@ pub fn run(args: &RunArgs) -> u8 {
     }));
     let line = json!({
         "event": "corral.run",
-        "policy": policy.name,
-        "identity": policy.identity.as_ref().map(|i| i.value.to_string()),
+        "policy": subject.policy,
+        "identity": subject.identity,
         "policy_sha256": common::sha256_hex(&bytes),
         "abi": applied.kernel_abi,
         "ruleset_abi": prepared.config["abi"],
         "ruleset": args.ruleset.as_ref().map(|d| d.display().to_string()),
+        "ruleset_checked_by": prepared.checked_by,
         "validated": prepared.validated,
         "gaps": gaps,
         "command": args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>(),
@@ -174,48 +147,117 @@ pub fn run(args: &RunArgs) -> u8 {
 /// The ruleset to apply and what is known of its gaps.
 struct Prepared {
     config: serde_json::Value,
+    /// How a prebuilt ruleset was found current: `unchanged inputs` or
+    /// `policy digest`.
+    checked_by: Option<&'static str>,
     gaps: Vec<serde_json::Value>,
     errors: usize,
     broader: bool,
     validated: Option<bool>,
 }
 
-/// Reads the ruleset `corral build` wrote into `dir`, checking that it was
-/// built from `policy` as compiled now, for the tree `/`.
-fn prebuilt(dir: &Path, policy: &corral_compiler::ir::Policy) -> Result<Prepared, String> {
-    let read = |name: &str| -> Result<serde_json::Value, String> {
+/// The policy a run enforces, for its audit line.
+struct Subject {
+    policy: String,
+    identity: Option<String>,
+}
+
+impl Subject {
+    fn of(policy: &corral_compiler::ir::Policy) -> Self {
+        Subject {
+            policy: policy.name.clone(),
+            identity: policy.identity.as_ref().map(|i| i.value.to_string()),
+        }
+    }
+}
+
+/// Compiles the policy and lowers it for the live file system.
+fn lowered_now(args: &RunArgs) -> Result<(Subject, Prepared), u8> {
+    let (_, compilation) = common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was run")?;
+    let policy =
+        select_policy(&compilation.program, args.policy.as_deref()).map_err(|e| common::usage_error(&e))?;
+    let options = corral_backend_landlock::Options {
+        abi: args.abi.unwrap_or(LATEST_ABI),
+        validate: args.validate,
+        timeout_ms: args.timeout_ms,
+    };
+    let lowering = lower(policy, Path::new("/"), &options);
+    let diags = &lowering.diagnostics;
+    common::print_human(diags, compilation.sources());
+    let prepared = Prepared {
+        gaps: diags
+            .iter()
+            .map(|d| json!({ "code": d.code.as_str(), "severity": d.severity, "message": d.message }))
+            .collect(),
+        errors: common::count(diags, Severity::Error),
+        broader: diags.iter().any(|d| d.code == Code::ArtifactBroader),
+        validated: args.validate.then_some(lowering.validated),
+        config: lowering.config,
+        checked_by: None,
+    };
+    Ok((Subject::of(policy), prepared))
+}
+
+/// Reads the ruleset `corral build` wrote into `dir` and checks that it
+/// was built from the policy as it is now, for the tree `/`: without
+/// compiling when the files it was compiled from are unchanged
+/// ([`crate::inputs`]), else by compiling and comparing the IR digest.
+fn prebuilt(args: &RunArgs, dir: &Path) -> Result<(Subject, Prepared), u8> {
+    let refuse = |message: String| {
+        eprintln!("error: {message}; nothing was run");
+        EXIT_FAIL
+    };
+    let read = |name: &str| -> Result<serde_json::Value, u8> {
         let path = dir.join(name);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| refuse(format!("cannot read `{}`: {e}", path.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| refuse(format!("`{}` is not valid JSON: {e}", path.display())))
     };
     let meta = read("landlock.run.json")?;
     let config = read("landlock.json")?;
-    if meta["policy"].as_str() != Some(policy.name.as_str()) {
-        return Err(format!(
-            "the ruleset in `{}` was built for policy `{}`, not `{}`",
-            dir.display(),
-            meta["policy"].as_str().unwrap_or("?"),
-            policy.name
-        ));
-    }
-    if meta["policy_digest"].as_str() != Some(common::policy_digest(policy).as_str()) {
-        return Err(format!(
-            "the ruleset in `{}` was built from another version of policy `{}` (its rules, `~` or params differ); build it again",
-            dir.display(),
-            policy.name
-        ));
-    }
+    let built_for = meta["policy"].as_str().unwrap_or("?").to_owned();
     if meta["root"].as_str() != Some("/") {
-        return Err(format!("the ruleset in `{}` was resolved against another tree than `/`", dir.display()));
+        return Err(refuse(format!(
+            "the ruleset in `{}` was resolved against another tree than `/`",
+            dir.display()
+        )));
     }
+    let options = args.compile.options().map_err(|e| common::usage_error(&e))?;
+    let asked_for_it = args.policy.as_deref().is_none_or(|p| p == built_for);
+    let unchanged = asked_for_it && crate::inputs::unchanged(&meta["compiled_from"], &args.file, &options);
+    let subject = if unchanged {
+        Subject { policy: built_for, identity: meta["identity"].as_str().map(str::to_owned) }
+    } else {
+        let (_, compilation) =
+            common::compile_clean(&args.file, &args.compile, EXIT_FAIL, "nothing was run")?;
+        let policy = select_policy(&compilation.program, args.policy.as_deref())
+            .map_err(|e| common::usage_error(&e))?;
+        if built_for != policy.name {
+            return Err(refuse(format!(
+                "the ruleset in `{}` was built for policy `{built_for}`, not `{}`",
+                dir.display(),
+                policy.name
+            )));
+        }
+        if meta["policy_digest"].as_str() != Some(common::policy_digest(policy).as_str()) {
+            return Err(refuse(format!(
+                "the ruleset in `{}` was built from another version of policy `{}` (its rules, `~` or params differ); build it again",
+                dir.display(),
+                policy.name
+            )));
+        }
+        Subject::of(policy)
+    };
     let gaps: Vec<serde_json::Value> = meta["gaps"].as_array().cloned().unwrap_or_default();
     let code = |g: &serde_json::Value, c: Code| g["code"].as_str() == Some(c.as_str());
-    Ok(Prepared {
+    let prepared = Prepared {
         errors: gaps.iter().filter(|g| g["severity"].as_str() == Some("error")).count(),
         broader: gaps.iter().any(|g| code(g, Code::ArtifactBroader)),
         validated: meta["validated"].as_bool(),
         gaps,
         config,
-    })
+        checked_by: Some(if unchanged { "unchanged inputs" } else { "policy digest" }),
+    };
+    Ok((subject, prepared))
 }

@@ -413,6 +413,81 @@ fn a_prebuilt_ruleset_is_applied_only_for_the_policy_it_was_built_from() {
     assert!(text(&out).contains("another version of policy `p`"), "{}", text(&out));
 }
 
+/// The audit line of a run.
+fn audit_line(out: &Output) -> serde_json::Value {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("{\"")).unwrap_or_else(|| panic!("{}", text(out)));
+    serde_json::from_str(line).unwrap()
+}
+
+/// While the files a ruleset was compiled from are unchanged, `run
+/// --ruleset` applies it without compiling; an edit that keeps the policy's
+/// IR is accepted by comparing IR digests; a module file that appears earlier
+/// in the import search than the one the build found is noticed.
+#[test]
+fn a_prebuilt_ruleset_is_current_while_its_inputs_are_unchanged() {
+    if !landlock() {
+        return;
+    }
+    let t = Tree::new();
+    let lib = t.root.join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("shared.corral"), format!("let readable: paths = under \"{}\"\n", t.p("ro")))
+        .unwrap();
+    let file = t.root.join("imports.corral");
+    let source =
+        format!("import shared\n\npolicy p {{\n{}  allow read, list shared.readable\n}}\n", prelude());
+    std::fs::write(&file, &source).unwrap();
+    let out_dir = t.root.join("built");
+    let build = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("build")
+        .arg(&file)
+        .args(["--home", "/root", "--lib", lib.to_str().unwrap(), "--target", "landlock", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build));
+    let run = |script: &str| {
+        corral_run(&file, &["--lib", lib.to_str().unwrap(), "--ruleset", out_dir.to_str().unwrap()], script)
+    };
+    let script = format!("cat {} && cat {} 2>/dev/null || echo rw-denied", t.p("ro/a.txt"), t.p("rw/d.txt"));
+
+    let out = run(&script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "content of ro/a.txt\nrw-denied\n");
+    assert_eq!(audit_line(&out)["ruleset_checked_by"], "unchanged inputs");
+
+    // `import shared` searches the file's directory before `--lib`: a
+    // module appearing there changes the policy, though no file the build
+    // read has changed.
+    let shadow = t.root.join("shared.corral");
+    std::fs::write(&shadow, format!("let readable: paths = under \"{}\"\n", t.p("rw"))).unwrap();
+    let out = run("echo ran");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("another version of policy `p`"), "{}", text(&out));
+    std::fs::remove_file(&shadow).unwrap();
+
+    // A comment at the end changes the file, not the policy (its rules
+    // and their origins).
+    std::fs::write(&file, format!("{source}// reviewed\n")).unwrap();
+    let out = run(&script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "content of ro/a.txt\nrw-denied\n");
+    assert_eq!(audit_line(&out)["ruleset_checked_by"], "policy digest");
+
+    // Another `~` is another policy, even with every file unchanged.
+    std::fs::write(&file, &source).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .arg("run")
+        .arg(&file)
+        .args(["--home", "/tmp", "--lib", lib.to_str().unwrap(), "--ruleset", out_dir.to_str().unwrap()])
+        .args(["--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(audit_line(&out)["ruleset_checked_by"], "policy digest");
+}
+
 /// Paths of a prebuilt ruleset that vanished, or were replaced by a
 /// symbolic link to somewhere else, are left out, never followed.
 #[test]

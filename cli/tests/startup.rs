@@ -2,6 +2,8 @@
 //! starts (`verifier/z3-loader`). What the dynamic loader reports with
 //! `LD_DEBUG=files` shows which libraries a process mapped.
 
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

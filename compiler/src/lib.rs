@@ -8,4 +8,4 @@ pub mod resolve;
 pub mod source;
 pub mod stdlib;
 
-pub use resolve::{Compilation, Options, compile_file, compile_source, compile_string};
+pub use resolve::{Compilation, Input, Options, compile_file, compile_source, compile_string};

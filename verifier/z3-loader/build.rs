@@ -6,6 +6,9 @@
 //! workspace's `.cargo/config.toml` overrides; elsewhere z3-sys links
 //! libz3 itself and this script does nothing.
 
+// A build script talks to cargo on stdout and to people on stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +28,15 @@ fn main() {
     }
     let library = match find_libz3() {
         Some(path) => path,
-        None => fail("cannot find libz3.so (install libz3-dev, or set Z3_LIBRARY_PATH_OVERRIDE to its directory)"),
+        None => {
+            fail("cannot find libz3.so (install libz3-dev, or set Z3_LIBRARY_PATH_OVERRIDE to its directory)")
+        }
     };
     println!("cargo::rerun-if-changed={}", library.display());
-    let bytes = std::fs::read(&library).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", library.display())));
-    let (soname, functions) = exports(&bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", library.display())));
+    let bytes =
+        std::fs::read(&library).unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", library.display())));
+    let (soname, functions) =
+        exports(&bytes).unwrap_or_else(|e| fail(&format!("{}: {e}", library.display())));
     if functions.is_empty() {
         fail(&format!("{} exports no Z3_* function", library.display()));
     }
@@ -70,7 +77,8 @@ fn find_libz3() -> Option<PathBuf> {
 /// The library's soname (what the dynamic loader would look up) and its
 /// exported `Z3_*` functions, sorted.
 fn exports(bytes: &[u8]) -> Result<(String, Vec<String>), String> {
-    let file = ElfFile64::<object::Endianness>::parse(bytes).map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
+    let file =
+        ElfFile64::<object::Endianness>::parse(bytes).map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
     let mut functions: Vec<String> = file
         .dynamic_symbols()
         .filter(|s| s.is_definition() && s.is_global() && s.kind() == SymbolKind::Text)
@@ -146,7 +154,9 @@ fn trampolines(functions: &[String]) -> String {
          \tjmp *%r11\n\
          \t.size corral_z3_lazy_common, .-corral_z3_lazy_common\n",
     );
-    s.push_str("\t.data\n\t.p2align 3\n\t.globl corral_z3_slots\n\t.hidden corral_z3_slots\ncorral_z3_slots:\n");
+    s.push_str(
+        "\t.data\n\t.p2align 3\n\t.globl corral_z3_slots\n\t.hidden corral_z3_slots\ncorral_z3_slots:\n",
+    );
     for i in 0..functions.len() {
         let _ = writeln!(s, "\t.quad .Llazy{i}");
     }

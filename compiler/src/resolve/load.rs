@@ -42,6 +42,24 @@ pub(crate) struct Loaded {
     pub modules: Vec<LoadedModule>,
     /// Module indices, each after every module it imports.
     pub order: Vec<usize>,
+    pub inputs: Vec<Input>,
+}
+
+/// One thing a compilation depended on: a file's text, an embedded
+/// standard module, or the absence of a file that an `import a.b` search
+/// passed over. With the [`Options`](super::Options), the inputs decide
+/// the program: compiling again gives the same program when each input is
+/// as it was. `corral run --ruleset` relies on this to check that a
+/// prebuilt ruleset is current without compiling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A file that was read: the root or an import; `file` holds its text.
+    /// The path is absolute, not canonical.
+    File { path: PathBuf, file: FileId },
+    /// An embedded standard module.
+    Std { name: String, file: FileId },
+    /// A candidate of a module search that was not a file.
+    Absent { path: PathBuf },
 }
 
 pub(crate) fn load(
@@ -52,18 +70,20 @@ pub(crate) fn load(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Loaded {
-    let mut loader = Loader { lib_dirs, sources, diags, modules: Vec::new(), by_key: HashMap::new() };
+    let mut loader =
+        Loader { lib_dirs, sources, diags, modules: Vec::new(), by_key: HashMap::new(), inputs: Vec::new() };
     // The root is keyed by its real path when it has one, so that a file
     // importing the root back is recognised as the same module.
     let root_key = std::fs::canonicalize(root_name).map_or(ModuleKey::Root, ModuleKey::File);
-    loader.add(root_key, root_name.to_owned(), root_text, root_dir.map(Path::to_path_buf));
+    let root = loader.add(root_key, root_name.to_owned(), root_text, root_dir.map(Path::to_path_buf));
+    loader.read(Path::new(root_name), root);
     let mut next = 0;
     while next < loader.modules.len() {
         loader.resolve_imports(next);
         next += 1;
     }
     let order = loader.break_cycles_and_order();
-    Loaded { modules: loader.modules, order }
+    Loaded { modules: loader.modules, order, inputs: loader.inputs }
 }
 
 /// An import item: its index, source, explicit alias and span.
@@ -75,9 +95,24 @@ struct Loader<'a> {
     diags: &'a mut Vec<Diagnostic>,
     modules: Vec<LoadedModule>,
     by_key: HashMap<ModuleKey, usize>,
+    inputs: Vec<Input>,
+}
+
+/// `path` made absolute against the working directory, as it is when the
+/// file is opened; unchanged when that fails (no working directory).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 impl Loader<'_> {
+    /// Records that module `idx` was read from `path`.
+    fn read(&mut self, path: &Path, idx: usize) {
+        let input = Input::File { path: absolute(path), file: self.modules[idx].file };
+        if !self.inputs.contains(&input) {
+            self.inputs.push(input);
+        }
+    }
+
     fn add(&mut self, key: ModuleKey, name: String, text: String, dir: Option<PathBuf>) -> usize {
         let parsed = corral_grammar::parse(&text);
         let file = self.sources.add(name, text);
@@ -151,7 +186,10 @@ impl Loader<'_> {
                         return Some(idx);
                     }
                     if let Some(text) = corral_stdlib::module(name) {
-                        return Some(self.add(key, format!("std/{name}.corral"), text.to_owned(), None));
+                        let idx = self.add(key, format!("std/{name}.corral"), text.to_owned(), None);
+                        let file = self.modules[idx].file;
+                        self.inputs.push(Input::Std { name: name.to_owned(), file });
+                        return Some(idx);
                     }
                     let mut d =
                         Diagnostic::error(Code::ImportNotFound, format!("no standard module `std.{name}`"))
@@ -174,6 +212,7 @@ impl Loader<'_> {
                     if candidate.is_file() {
                         return self.load_file(&candidate, span);
                     }
+                    self.inputs.push(Input::Absent { path: absolute(&candidate) });
                 }
                 let searched: Vec<String> = roots.iter().map(|r| display_path(&r.join(&rel))).collect();
                 let mut d =
@@ -216,12 +255,17 @@ impl Loader<'_> {
     fn load_file(&mut self, path: &Path, span: SourceSpan) -> Option<usize> {
         let key = ModuleKey::File(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
         if let Some(&idx) = self.by_key.get(&key) {
+            // The same file again, perhaps by another path: that path
+            // must still lead to it.
+            self.read(path, idx);
             return Some(idx);
         }
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let dir = path.parent().map(Path::to_path_buf);
-                Some(self.add(key, display_path(path), text, dir))
+                let idx = self.add(key, display_path(path), text, dir);
+                self.read(path, idx);
+                Some(idx)
             }
             Err(e) => {
                 self.diags.push(

@@ -8,6 +8,7 @@ mod load;
 mod policy;
 mod syntax;
 
+pub use load::Input;
 pub use syntax::syntax_diagnostic;
 
 use std::collections::HashMap;
@@ -51,6 +52,8 @@ pub struct Options {
 pub struct Compilation {
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the program was compiled from, in the order it was read.
+    pub inputs: Vec<Input>,
 }
 
 impl Compilation {
@@ -80,7 +83,8 @@ pub fn compile_source(name: &str, text: &str, dir: Option<&Path>, options: &Opti
 pub fn compile_string(name: &str, text: String, dir: Option<&Path>, options: &Options) -> Compilation {
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
-    let loaded = load::load(name, text, dir, &options.lib_dirs, &mut sources, &mut diags);
+    let mut loaded = load::load(name, text, dir, &options.lib_dirs, &mut sources, &mut diags);
+    let inputs = std::mem::take(&mut loaded.inputs);
     let scopes: Vec<Scope> = loaded.modules.iter().map(|m| build_scope(m, &mut diags)).collect();
     let mut values: Vec<HashMap<String, Binding>> = vec![HashMap::new(); loaded.modules.len()];
     let overrides = parse_overrides(options, &mut sources, &scopes, &loaded.modules, &mut diags);
@@ -95,6 +99,7 @@ pub fn compile_string(name: &str, text: String, dir: Option<&Path>, options: &Op
     Compilation {
         program: Program { home: options.home.clone(), files: sources, policies },
         diagnostics: diags,
+        inputs,
     }
 }
 
