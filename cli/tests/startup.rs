@@ -71,3 +71,45 @@ fn check_loads_libz3_on_first_use_and_proves() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("counterexample: read /home/u/.ssh"), "{out:?}");
 }
+
+/// Without a loadable libz3, commands that never solve still work, and the
+/// first solver call stops with a clear error and exit code 2 (no crash).
+/// libz3 is hidden by bind-mounting `/dev/null` over it in a private
+/// mount namespace (`unshare -rm`).
+#[test]
+fn a_missing_libz3_is_an_error_at_the_first_solver_call() {
+    if !lazy_target() {
+        return;
+    }
+    let Some(libz3) = ["/usr/lib/x86_64-linux-gnu/libz3.so.4", "/lib/x86_64-linux-gnu/libz3.so.4"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("skipped: libz3.so.4 is not where Debian puts it");
+        return;
+    };
+    let corral = env!("CARGO_BIN_EXE_corral");
+    let hidden = |args: &str| {
+        Command::new("unshare")
+            .args(["-rm", "sh", "-c"])
+            .arg(format!("mount --bind /dev/null {libz3} && exec {corral} {args}"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .output()
+            .unwrap()
+    };
+    let probe = hidden("--version");
+    if !probe.status.success() {
+        eprintln!(
+            "skipped: cannot hide libz3 in a mount namespace: {}",
+            String::from_utf8_lossy(&probe.stderr).trim()
+        );
+        return;
+    }
+    let out = hidden(&format!("fmt --check {EXAMPLE}"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = hidden(&format!("check {EXAMPLE}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error: cannot load the Z3 solver library `libz3.so.4`"), "{stderr}");
+    assert!(stderr.contains("help: install it"), "{stderr}");
+}
