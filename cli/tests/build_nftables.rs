@@ -4,17 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
 
 fn build(dir: &Path, source: &str, extra: &[&str]) -> Output {
-    std::fs::write(dir.join("p.corral"), source).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["build", "--home", "/home/u", "p.corral", "--target", "nftables", "--out", "out"])
-        .args(extra)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+    common::build(dir, "nftables", source, extra)
 }
 
 #[test]

@@ -6,6 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+mod common;
+
+use common::landlock;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,15 +18,6 @@ use corral_compiler::eval::{Access, is_permitted};
 use corral_compiler::ir::Right;
 use corral_compiler::{Options, compile_source};
 use sha2::{Digest, Sha256};
-
-/// Whether the kernel enforces Landlock; prints why a test is skipped.
-fn landlock() -> bool {
-    let abi = corral_backend_landlock::probe_abi();
-    if abi == 0 {
-        eprintln!("skipped: landlock is not available on this kernel");
-    }
-    abi > 0
-}
 
 /// What every sandboxed shell needs: the programs and their libraries.
 fn prelude() -> String {

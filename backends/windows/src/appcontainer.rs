@@ -604,12 +604,7 @@ fn summary(
         manifest["profile"]["sid"].as_str().unwrap_or_default(),
         if options.lpac { ", least privilege" } else { "" },
     );
-    let caps: Vec<&str> = manifest["capabilities"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let caps = capability_names(manifest);
     out.push_str(&format!(
         "capabilities: {}\n",
         if caps.is_empty() { "none".to_owned() } else { caps.join(", ") }
@@ -643,4 +638,9 @@ fn summary(
     out.push_str(&report.summary_lines());
     out.push_str(&validate::exact_line(diagnostics));
     out
+}
+
+/// The names of the capabilities a manifest grants (`internetClient`, …).
+pub(crate) fn capability_names(manifest: &Value) -> Vec<&str> {
+    manifest["capabilities"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()).collect()
 }

@@ -208,12 +208,7 @@ pub fn appcontainer_model(manifest: &Value, mapper: &PathMapper) -> Model {
             }
         }
     }
-    let caps: Vec<&str> = manifest["capabilities"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let caps = appcontainer::capability_names(manifest);
     let out = appcontainer::outbound_reach(&caps);
     if !out.is_empty() {
         m.connects.push((Effect::Allow, Protos::BOTH, endpoints(net::host_set(&out), any_port())));

@@ -23,6 +23,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+pub(crate) use common::landlock;
 use corral_backend_landlock::{LATEST_ABI, Lowering, lower_to_landlock};
 use corral_compiler::diagnostics::Code;
 use corral_compiler::eval::{Access, is_permitted};
@@ -41,6 +42,8 @@ const OPERATIONS: [&str; 14] = [
 ];
 
 mod child;
+#[path = "../common/mod.rs"]
+mod common;
 mod examples;
 mod generate;
 mod losses;
@@ -227,14 +230,6 @@ fn compare(
         }
     }
     mismatches
-}
-
-fn landlock() -> bool {
-    let abi = corral_backend_landlock::probe_abi();
-    if abi == 0 {
-        eprintln!("skipped: landlock is not available on this kernel");
-    }
-    abi > 0
 }
 
 /// This test binary, the sandboxed child.

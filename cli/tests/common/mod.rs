@@ -1,0 +1,30 @@
+//! Helpers shared by the CLI's integration tests (`mod common;` in each;
+//! every test binary uses a part of them).
+
+#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Whether this kernel has Landlock; a test that needs it returns early,
+/// and this says why.
+pub fn landlock() -> bool {
+    let abi = corral_backend_landlock::probe_abi();
+    if abi == 0 {
+        eprintln!("skipped: landlock is not available on this kernel");
+    }
+    abi > 0
+}
+
+/// Writes `source` to `dir/p.corral` and runs `corral build p.corral
+/// --home /home/u --target TARGET --out out EXTRA…` in `dir`.
+pub fn build(dir: &Path, target: &str, source: &str, extra: &[&str]) -> Output {
+    std::fs::write(dir.join("p.corral"), source).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["build", "--home", "/home/u", "p.corral", "--target", target, "--out", "out"])
+        .args(extra)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
