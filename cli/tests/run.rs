@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::landlock;
+use common::{landlock, text};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -106,15 +106,6 @@ fn build_ruleset(policy: &Path, out_dir: &Path) {
         .output()
         .unwrap();
     assert_eq!(build.status.code(), Some(0), "{}", text(&build));
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// One attempted access: the right the evaluator decides, its path and the

@@ -28,3 +28,13 @@ pub fn build(dir: &Path, target: &str, source: &str, extra: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// A command's exit status and output, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

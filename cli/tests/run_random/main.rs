@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-pub(crate) use common::landlock;
+pub(crate) use common::{landlock, text};
 use corral_backend_landlock::{LATEST_ABI, Lowering, lower_to_landlock};
 use corral_compiler::diagnostics::Code;
 use corral_compiler::eval::{Access, is_permitted};
@@ -152,15 +152,6 @@ fn run_child(
         text(&out)
     );
     (Some(outcomes), out)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The lowering's walk ran out of its entry budget (C3002).

@@ -3,6 +3,7 @@
 //! namespace-local addresses the real-traffic test uses.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use corral_tests::Rng;
 use std::path::PathBuf;
 
 use corral_backend_nftables::{NftLowering, NftOptions, lower_to_nftables};
@@ -52,30 +53,6 @@ pub fn lower_fast(policy: &Policy) -> NftLowering {
     lower_to_nftables(policy, &options).unwrap()
 }
 
-/// xorshift64*: deterministic and dependency-free.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 const HOSTS: [&str; 18] = [
     "\"svc.example\"",
     "\"*.example\"",
@@ -118,7 +95,7 @@ fn hosts(rng: &mut Rng) -> String {
         0 => format!("({} - {})", rng.pick(&HOSTS), rng.pick(&HOSTS)),
         1 => format!("[{}, {}]", rng.pick(&HOSTS), rng.pick(&HOSTS)),
         2 => format!("({} & {})", rng.pick(&HOSTS), rng.pick(&HOSTS)),
-        _ => rng.pick(&HOSTS).to_owned(),
+        _ => (*rng.pick(&HOSTS)).to_owned(),
     }
 }
 
@@ -132,7 +109,7 @@ pub fn random_policy(seed: u64) -> String {
         let effect = if rng.below(10) < 7 { "allow" } else { "deny" };
         let proto = rng.pick(&["tcp ", "udp ", ""]);
         if rng.below(10) < 6 {
-            let ports = rng.pick(&PORTS);
+            let ports = *rng.pick(&PORTS);
             let ports = if ports.contains('|') { ports.to_owned() } else { format!("({ports})") };
             body.push_str(&format!("    {effect} connect {proto}{}:{ports}\n", hosts(&mut rng)));
         } else {
