@@ -18,6 +18,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # The prebuilt ruleset for `--ruleset` (with translation validation).
 "$corral" build "$file" --policy "$policy" --target landlock --out "$out/ruleset" --accept-broader >/dev/null 2>&1
+# The rule count depends on the live tree (see docs/benchmarks.md).
+echo "ruleset: $(grep -c '^  /' "$out/ruleset/landlock.txt") paths"
 hyperfine -N ${HYPERFINE_ARGS:-} --warmup 5 --runs "${RUNS:-100}" --export-markdown target/run-start.md \
     -n '/bin/true' '/bin/true' \
     -n 'bwrap --ro-bind / / /bin/true' 'bwrap --ro-bind / / /bin/true' \
