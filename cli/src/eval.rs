@@ -65,23 +65,43 @@ fn rule_text(program: &Program, span: SourceSpan) -> String {
     if s.lines().nth(1).is_some() { format!("{first} …") } else { first.to_owned() }
 }
 
+/// One rule for a person: `allow FILE:LINE:COL  TEXT (from `PARENT`)`.
+pub(crate) fn rule_line(program: &Program, policy: &Policy, r: &RuleRef) -> String {
+    let origin = r.origin(policy);
+    let inherited =
+        if origin.policy == policy.name { String::new() } else { format!(" (from `{}`)", origin.policy) };
+    let effect = match r.effect(policy) {
+        Some(Effect::Allow) => "allow",
+        _ => "deny ",
+    };
+    format!(
+        "{effect} {}  {}{inherited}",
+        program.files.location(origin.span),
+        rule_text(program, origin.span)
+    )
+}
+
+/// One rule in `--format json`: effect, policy, file, line, column, span
+/// and text.
+pub(crate) fn rule_json(program: &Program, policy: &Policy, r: &RuleRef) -> serde_json::Value {
+    let origin = r.origin(policy);
+    let (line, column) = program.files.line_col(origin.span.file, origin.span.start);
+    json!({
+        "effect": match r.effect(policy) { Some(Effect::Allow) => "allow", _ => "deny" },
+        "policy": origin.policy,
+        "file": program.files.name(origin.span.file),
+        "line": line,
+        "column": column,
+        "start": origin.span.start,
+        "end": origin.span.end,
+        "text": rule_text(program, origin.span),
+    })
+}
+
 fn print_human(program: &Program, policy: &Policy, access: &Access, decision: &Decision) {
     let verdict = if decision.permitted { "allowed" } else { "denied" };
     println!("{verdict}: {access} (policy `{}`)", policy.name);
-    let show = |r: &RuleRef, note: &str| {
-        let origin = r.origin(policy);
-        let inherited =
-            if origin.policy == policy.name { String::new() } else { format!(" (from `{}`)", origin.policy) };
-        let effect = match r.effect(policy) {
-            Some(Effect::Allow) => "allow",
-            _ => "deny ",
-        };
-        println!(
-            "  {effect} {}  {}{inherited}{note}",
-            program.files.location(origin.span),
-            rule_text(program, origin.span)
-        );
-    };
+    let show = |r: &RuleRef, note: &str| println!("  {}{note}", rule_line(program, policy, r));
     if decision.permitted {
         for r in &decision.allows {
             show(r, "");
@@ -104,20 +124,7 @@ fn decision_json(
     access: &Access,
     decision: &Decision,
 ) -> serde_json::Value {
-    let rule = |r: &RuleRef| {
-        let origin = r.origin(policy);
-        let (line, column) = program.files.line_col(origin.span.file, origin.span.start);
-        json!({
-            "effect": match r.effect(policy) { Some(Effect::Allow) => "allow", _ => "deny" },
-            "policy": origin.policy,
-            "file": program.files.name(origin.span.file),
-            "line": line,
-            "column": column,
-            "start": origin.span.start,
-            "end": origin.span.end,
-            "text": rule_text(program, origin.span),
-        })
-    };
+    let rule = |r: &RuleRef| rule_json(program, policy, r);
     let reason = if decision.permitted {
         "allowed"
     } else if decision.denies.is_empty() {

@@ -7,6 +7,7 @@ mod build;
 mod build_nftables;
 mod check;
 mod common;
+mod diff;
 mod eval;
 mod fmt;
 mod inputs;
@@ -33,6 +34,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Decide one access with the concrete evaluator and name the deciding rules.
     Eval(eval::EvalArgs),
+    /// The semantic difference of two versions of a policy: accesses gained and lost, with witnesses.
+    Diff(diff::DiffArgs),
     /// Format policy files canonically.
     Fmt(fmt::FmtArgs),
     /// Enforce a policy with Landlock and run a command inside it.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Sid(args) => sid::run(&args),

@@ -12,6 +12,7 @@
 extern crate corral_z3_loader as _;
 
 pub mod checks;
+pub mod diff;
 mod paths;
 mod query;
 pub mod refine;
