@@ -25,24 +25,62 @@ pub struct CheckArgs {
     /// Print the IR of every policy as JSON (for debugging).
     #[arg(long)]
     emit_ir: bool,
-    /// Treat warnings as errors.
-    #[arg(long)]
-    deny_warnings: bool,
-    /// Time limit of each SMT query, in milliseconds; a query that runs out
-    /// is reported as unknown (an error), never as proven.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    timeout_ms: u32,
-    /// Skip the analyses (redundant, dead and unmatchable rules, …); the
-    /// assertions and safety checks are still proven.
-    #[arg(long)]
-    no_analyses: bool,
-    /// Time the analyses of one policy may take, in milliseconds; when it
-    /// runs out they stop and say how many rules they left out.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
-    analysis_budget_ms: u64,
+    #[command(flatten)]
+    verify: VerifyArgs,
     /// Print the SMT-LIB queries behind the assertion NAME and exit.
     #[arg(long, value_name = "NAME")]
     print_smtlib: Option<String>,
+}
+
+/// What `check` and `lint` prove, and when they fail.
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Time limit of each SMT query, in milliseconds; a query that runs out
+    /// is reported as unknown (an error), never as proven.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub timeout_ms: u32,
+    /// Skip the analyses (redundant, dead and unmatchable rules, …); the
+    /// assertions and safety checks are still proven.
+    #[arg(long)]
+    pub no_analyses: bool,
+    /// Time the analyses of one policy may take, in milliseconds; when it
+    /// runs out they stop and say how many rules they left out.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub analysis_budget_ms: u64,
+}
+
+impl VerifyArgs {
+    /// Whether diagnostics with `errors` errors and `warnings` warnings fail.
+    pub fn fails(&self, errors: usize, warnings: usize) -> bool {
+        errors > 0 || (self.deny_warnings && warnings > 0)
+    }
+}
+
+/// Adds the verifier's findings to a compilation without errors (the
+/// verifier needs a complete IR), keeping the diagnostics sorted.
+pub fn verify(compilation: &mut Compilation, args: &VerifyArgs) {
+    if compilation.has_errors() {
+        return;
+    }
+    let options = CheckOptions {
+        timeout_ms: args.timeout_ms,
+        analyses: !args.no_analyses,
+        analysis_budget_ms: args.analysis_budget_ms,
+    };
+    let findings = verify_program(&compilation.program, &options);
+    compilation.diagnostics.extend(findings);
+    corral_compiler::diagnostics::sort(&mut compilation.diagnostics);
+}
+
+impl CheckArgs {
+    /// `check FILES` with these options and nothing else (`lint`'s human
+    /// and JSON formats are `check`'s).
+    pub fn plain(files: Vec<PathBuf>, compile: CompileArgs, format: Format, verify: VerifyArgs) -> Self {
+        CheckArgs { files, compile, format, emit_ir: false, verify, print_smtlib: None }
+    }
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
@@ -67,25 +105,15 @@ pub fn run(args: &CheckArgs) -> u8 {
             }
         };
         if let Some(name) = &args.print_smtlib {
-            return print_smtlib(&compilation, name, args.timeout_ms);
+            return print_smtlib(&compilation, name, args.verify.timeout_ms);
         }
         let mut compilation = compilation;
-        // The verifier needs a complete IR: it runs on files without errors.
-        if !compilation.has_errors() {
-            let options = CheckOptions {
-                timeout_ms: args.timeout_ms,
-                analyses: !args.no_analyses,
-                analysis_budget_ms: args.analysis_budget_ms,
-            };
-            let findings = verify_program(&compilation.program, &options);
-            compilation.diagnostics.extend(findings);
-            corral_compiler::diagnostics::sort(&mut compilation.diagnostics);
-        }
+        verify(&mut compilation, &args.verify);
         let diags = &compilation.diagnostics;
         let (e, w) = (common::count(diags, Severity::Error), common::count(diags, Severity::Warning));
         errors += e;
         warnings += w;
-        if (e > 0 || (args.deny_warnings && w > 0)) && exit == EXIT_OK {
+        if args.verify.fails(e, w) && exit == EXIT_OK {
             exit = EXIT_FAIL;
         }
         match args.format {

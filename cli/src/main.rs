@@ -11,6 +11,7 @@ mod diff;
 mod eval;
 mod fmt;
 mod inputs;
+mod lint;
 mod run;
 mod sid;
 
@@ -36,6 +37,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// The semantic difference of two versions of a policy: accesses gained and lost, with witnesses.
     Diff(diff::DiffArgs),
+    /// Check policy files for CI: check's diagnostics as SARIF, GitHub annotations, JSON or text.
+    Lint(lint::LintArgs),
     /// Format policy files canonically.
     Fmt(fmt::FmtArgs),
     /// Enforce a policy with Landlock and run a command inside it.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Sid(args) => sid::run(&args),
