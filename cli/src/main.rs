@@ -12,6 +12,7 @@ mod eval;
 mod fmt;
 mod inputs;
 mod lint;
+mod lsp;
 mod run;
 mod sid;
 
@@ -41,6 +42,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Format policy files canonically.
     Fmt(fmt::FmtArgs),
+    /// The language server, on stdin and stdout (diagnostics, formatting, hover, definitions, outline).
+    Lsp(lsp::LspArgs),
     /// Enforce a policy with Landlock and run a command inside it.
     Run(run::RunArgs),
     /// Windows SIDs of AppContainer capabilities and profiles.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Sid(args) => sid::run(&args),

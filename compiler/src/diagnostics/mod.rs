@@ -95,6 +95,23 @@ impl Diagnostic {
     }
 
     /// The primary label's span, or the first label's.
+    /// The message, then the counterexamples, the help and the notes, one
+    /// per line: for outputs that show only a message (SARIF, GitHub
+    /// annotations, an editor's hover).
+    pub fn full_text(&self) -> String {
+        let mut text = self.message.clone();
+        for c in &self.counterexamples {
+            text.push_str(&format!("\ncounterexample: {c}"));
+        }
+        if let Some(help) = &self.help {
+            text.push_str(&format!("\nhelp: {help}"));
+        }
+        for note in &self.notes {
+            text.push_str(&format!("\nnote: {note}"));
+        }
+        text
+    }
+
     pub fn primary_span(&self) -> Option<SourceSpan> {
         self.labels.iter().find(|l| l.primary).or_else(|| self.labels.first()).map(|l| l.span)
     }

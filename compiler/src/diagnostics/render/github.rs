@@ -4,7 +4,6 @@
 
 use super::super::{Diagnostic, Severity};
 use super::json::location;
-use super::sarif::full_message;
 use crate::source::SourceMap;
 
 /// The workflow commands for `diagnostics`, one line each.
@@ -27,7 +26,7 @@ pub fn render_github(diagnostics: &[Diagnostic], sources: &SourceMap) -> String 
         }
         properties
             .push(format!("title={}", escape_property(&format!("{} {}", d.code.as_str(), d.code.slug()))));
-        out.push_str(&format!("::{command} {}::{}\n", properties.join(","), escape_data(&full_message(d))));
+        out.push_str(&format!("::{command} {}::{}\n", properties.join(","), escape_data(&d.full_text())));
     }
     out
 }

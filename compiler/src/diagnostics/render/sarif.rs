@@ -62,22 +62,6 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// The message, then the counterexamples, the help and the notes, one per
-/// line: code-scanning services show only the message.
-pub(crate) fn full_message(d: &Diagnostic) -> String {
-    let mut text = d.message.clone();
-    for c in &d.counterexamples {
-        text.push_str(&format!("\ncounterexample: {c}"));
-    }
-    if let Some(help) = &d.help {
-        text.push_str(&format!("\nhelp: {help}"));
-    }
-    for note in &d.notes {
-        text.push_str(&format!("\nnote: {note}"));
-    }
-    text
-}
-
 fn physical(loc: &JsonLocation) -> Value {
     json!({
         "artifactLocation": { "uri": uri(&loc.file) },
@@ -114,7 +98,7 @@ fn result(d: &Diagnostic, sources: &SourceMap) -> Value {
         "ruleId": d.code.as_str(),
         "ruleIndex": index,
         "level": level(d.severity),
-        "message": { "text": full_message(d) },
+        "message": { "text": d.full_text() },
     });
     if let Some(span) = d.primary_span() {
         let text = d.labels.iter().find(|l| l.primary).map(|l| l.message.as_str()).unwrap_or_default();

@@ -1,0 +1,233 @@
+//! `corral lsp`: the language server, on stdin and stdout (JSON-RPC with
+//! `lsp-server`, the protocol types of `lsp-types`). The only module that
+//! knows LSP.
+//!
+//! What it does: diagnostics (the compiler's on every change, with the
+//! verifier's on open and save), formatting (`corral fmt`), hover and go
+//! to definition on names, and the document outline. Documents are synced
+//! whole. `~` is `$HOME`, as for the other commands.
+
+mod diagnostics;
+mod navigation;
+mod text;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::Args;
+use corral_compiler::Options;
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Notification as _,
+    PublishDiagnostics,
+};
+use lsp_types::request::{DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, Request as _};
+use lsp_types::{
+    DocumentSymbolResponse, GotoDefinitionResponse, HoverProviderCapability, InitializeResult, OneOf,
+    PublishDiagnosticsParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Url,
+};
+use serde_json::Value;
+
+use crate::common::{self, CompileArgs, EXIT_FAIL, EXIT_OK};
+use text::LineIndex;
+
+#[derive(Args, Debug)]
+pub struct LspArgs {
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+/// An open document.
+struct Document {
+    path: PathBuf,
+    text: String,
+}
+
+struct Server {
+    connection: Connection,
+    options: Options,
+    documents: HashMap<Url, Document>,
+}
+
+pub fn run(args: &LspArgs) -> u8 {
+    let options = match args.compile.options() {
+        Ok(o) => o,
+        Err(e) => return common::usage_error(&e),
+    };
+    let (connection, io_threads) = Connection::stdio();
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::FULL),
+            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
+            ..TextDocumentSyncOptions::default()
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    let result = InitializeResult {
+        capabilities,
+        server_info: Some(ServerInfo {
+            name: "corral".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        }),
+    };
+    let initialized = connection.initialize_start().map_err(|e| e.to_string()).and_then(|(id, _params)| {
+        let result = serde_json::to_value(result).map_err(|e| e.to_string())?;
+        connection.initialize_finish(id, result).map_err(|e| e.to_string())
+    });
+    if let Err(e) = initialized {
+        eprintln!("error: the language client did not initialize: {e}");
+        return EXIT_FAIL;
+    }
+    let mut server = Server { connection, options, documents: HashMap::new() };
+    let outcome = server.main_loop();
+    drop(server);
+    let joined = io_threads.join();
+    match (outcome, joined) {
+        (Ok(()), Ok(())) => EXIT_OK,
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            EXIT_FAIL
+        }
+        (_, Err(e)) => {
+            eprintln!("error: {e}");
+            EXIT_FAIL
+        }
+    }
+}
+
+impl Server {
+    fn main_loop(&mut self) -> Result<(), String> {
+        while let Ok(message) = self.connection.receiver.recv() {
+            match message {
+                Message::Request(request) => {
+                    if self.connection.handle_shutdown(&request).map_err(|e| e.to_string())? {
+                        return Ok(());
+                    }
+                    let response = self.request(request);
+                    self.send(Message::Response(response))?;
+                }
+                Message::Notification(notification) => self.notification(notification)?,
+                Message::Response(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, message: Message) -> Result<(), String> {
+        self.connection.sender.send(message).map_err(|e| format!("cannot write to the client: {e}"))
+    }
+
+    fn request(&self, request: Request) -> Response {
+        let id = request.id.clone();
+        let result = match request.method.as_str() {
+            HoverRequest::METHOD => self.at_position(&request, navigation::hover),
+            GotoDefinition::METHOD => self.at_position(&request, |path, text, offset| {
+                navigation::definition(path, text, offset).map(GotoDefinitionResponse::Scalar)
+            }),
+            DocumentSymbolRequest::METHOD => self.document(&request).map(|doc| {
+                serde_json::to_value(DocumentSymbolResponse::Nested(navigation::symbols(&doc.text)))
+                    .unwrap_or(Value::Null)
+            }),
+            Formatting::METHOD => self.document(&request).map(|doc| format_edits(&doc.text)),
+            _ => {
+                return Response::new_err(
+                    id,
+                    ErrorCode::MethodNotFound as i32,
+                    format!("`{}` is not supported", request.method),
+                );
+            }
+        };
+        match result {
+            Ok(value) => Response::new_ok(id, value),
+            Err(message) => Response::new_err(id, ErrorCode::InvalidParams as i32, message),
+        }
+    }
+
+    /// The open document a request names in `textDocument.uri`.
+    fn document(&self, request: &Request) -> Result<&Document, String> {
+        let uri: Url = serde_json::from_value(request.params["textDocument"]["uri"].clone())
+            .map_err(|e| format!("no document in the request: {e}"))?;
+        self.documents.get(&uri).ok_or_else(|| format!("`{uri}` is not open"))
+    }
+
+    /// Answers a request about `textDocument` at `position`.
+    fn at_position<T: serde::Serialize>(
+        &self,
+        request: &Request,
+        answer: impl Fn(&std::path::Path, &str, usize) -> Option<T>,
+    ) -> Result<Value, String> {
+        let doc = self.document(request)?;
+        let position: lsp_types::Position = serde_json::from_value(request.params["position"].clone())
+            .map_err(|e| format!("no position in the request: {e}"))?;
+        let offset = LineIndex::new(&doc.text).offset(&doc.text, position);
+        Ok(answer(&doc.path, &doc.text, offset)
+            .map_or(Value::Null, |v| serde_json::to_value(v).unwrap_or(Value::Null)))
+    }
+
+    fn notification(&mut self, notification: Notification) -> Result<(), String> {
+        let params = notification.params;
+        let uri = || serde_json::from_value::<Url>(params["textDocument"]["uri"].clone()).ok();
+        match notification.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let (Some(uri), Some(text)) = (uri(), params["textDocument"]["text"].as_str()) else {
+                    return Ok(());
+                };
+                let path = uri.to_file_path().unwrap_or_else(|()| PathBuf::from(uri.path()));
+                self.documents.insert(uri.clone(), Document { path, text: text.to_owned() });
+                self.publish(&uri, true)
+            }
+            DidChangeTextDocument::METHOD => {
+                let Some(uri) = uri() else { return Ok(()) };
+                // Full sync: the last change holds the whole text.
+                let text = params["contentChanges"]
+                    .as_array()
+                    .and_then(|c| c.last())
+                    .and_then(|c| c["text"].as_str());
+                match (self.documents.get_mut(&uri), text) {
+                    (Some(doc), Some(text)) => doc.text = text.to_owned(),
+                    _ => return Ok(()),
+                }
+                self.publish(&uri, false)
+            }
+            DidSaveTextDocument::METHOD => match uri() {
+                Some(uri) if self.documents.contains_key(&uri) => self.publish(&uri, true),
+                _ => Ok(()),
+            },
+            DidCloseTextDocument::METHOD => {
+                let Some(uri) = uri() else { return Ok(()) };
+                self.documents.remove(&uri);
+                self.send_diagnostics(uri, Vec::new())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn publish(&self, uri: &Url, verify: bool) -> Result<(), String> {
+        let Some(doc) = self.documents.get(uri) else { return Ok(()) };
+        let found = diagnostics::diagnostics(&doc.path, &doc.text, &self.options, verify);
+        self.send_diagnostics(uri.clone(), found)
+    }
+
+    fn send_diagnostics(&self, uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Result<(), String> {
+        let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
+        self.send(Message::Notification(Notification::new(PublishDiagnostics::METHOD.to_owned(), params)))
+    }
+}
+
+/// `corral fmt` as one edit replacing the whole document; none when it is
+/// already formatted or does not parse.
+fn format_edits(text: &str) -> Value {
+    let Some(formatted) = corral_grammar::fmt::format_source(text) else { return Value::Null };
+    if formatted == text {
+        return Value::Array(Vec::new());
+    }
+    let index = LineIndex::new(text);
+    let edit = TextEdit { range: index.range(text, 0, text.len()), new_text: formatted };
+    serde_json::to_value(vec![edit]).unwrap_or(Value::Null)
+}

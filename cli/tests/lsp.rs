@@ -1,0 +1,219 @@
+//! `corral lsp`: a client session over stdin and stdout — initialize,
+//! diagnostics on open (with the verifier's) and on change (the
+//! compiler's, positions in UTF-16), hover, go to definition, the outline,
+//! formatting, shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    messages: Receiver<Value>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
+            .args(["lsp", "--home", "/home/u"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, messages) = channel();
+        std::thread::spawn(move || {
+            loop {
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        length = n.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                stdout.read_exact(&mut body).unwrap();
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Client { child, stdin, messages, next_id: 1 }
+    }
+
+    fn send(&mut self, message: &Value) {
+        let body = message.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Sends a request and returns its result, skipping notifications.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let message = self.next();
+            if message["id"] == id {
+                assert!(message.get("error").is_none(), "{message}");
+                return message["result"].clone();
+            }
+        }
+    }
+
+    fn next(&self) -> Value {
+        self.messages.recv_timeout(Duration::from_secs(120)).expect("the server answers within two minutes")
+    }
+
+    /// The next diagnostics published, skipping other messages.
+    fn diagnostics(&self) -> Vec<Value> {
+        loop {
+            let message = self.next();
+            if message["method"] == "textDocument/publishDiagnostics" {
+                return message["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+        }
+    }
+}
+
+const POLICY: &str = r#"import std.secrets
+
+/// Where the agent keeps notes.
+let notes: paths = under "~/notes"
+
+policy p {
+    identity local "a"
+    allow read under "~"
+    allow read, write notes
+    deny read secrets.all
+    assert never read under "/home/u/.cache"
+}
+"#;
+
+#[test]
+fn a_session_gets_diagnostics_hovers_definitions_symbols_and_formatting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.corral");
+    std::fs::write(&path, POLICY).unwrap();
+    let uri = format!("file://{}", path.display());
+    let mut client = Client::start();
+
+    let init =
+        client.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+    let caps = &init["capabilities"];
+    for cap in ["hoverProvider", "definitionProvider", "documentSymbolProvider", "documentFormattingProvider"]
+    {
+        assert_eq!(caps[cap], true, "{init}");
+    }
+    assert_eq!(init["serverInfo"]["name"], "corral");
+    client.notify("initialized", json!({}));
+
+    // On open the verifier runs: the assertion fails, with a counterexample.
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "corral", "version": 1, "text": POLICY } }),
+    );
+    let diags = client.diagnostics();
+    let failed = diags.iter().find(|d| d["code"] == "C2001").unwrap_or_else(|| panic!("{diags:?}"));
+    assert_eq!(failed["severity"], 1);
+    assert_eq!(failed["source"], "corral");
+    assert_eq!(failed["range"]["start"], json!({ "line": 10, "character": 4 }));
+    assert!(failed["message"].as_str().unwrap().contains("counterexample: read /home/u/.cache"), "{failed}");
+    assert!(failed["codeDescription"]["href"].as_str().unwrap().ends_with("/docs/diagnostics/C2001.md"));
+
+    // On change the compiler runs: an unknown name after a non-ASCII
+    // string, its column counted in UTF-16 units.
+    let changed =
+        POLICY.replace("    allow read, write notes\n", "    allow read, write [\"/tmp/é😀\", note]\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": changed }] }),
+    );
+    let diags = client.diagnostics();
+    let unknown = diags
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("`note`"))
+        .unwrap_or_else(|| panic!("{diags:?}"));
+    // `    allow read, write ["/tmp/é😀", ` is 35 UTF-16 units (`😀` is two).
+    assert_eq!(unknown["range"]["start"], json!({ "line": 8, "character": 35 }), "{unknown}");
+    assert_eq!(unknown["range"]["end"], json!({ "line": 8, "character": 39 }), "{unknown}");
+    assert!(diags.iter().all(|d| d["code"] != "C2001"), "no proof runs on a change: {diags:?}");
+
+    // Back to the saved text.
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": POLICY }] }),
+    );
+    client.diagnostics();
+
+    let at = |needle: &str, delta: u32| {
+        let offset = POLICY.find(needle).unwrap();
+        let line = POLICY[..offset].matches('\n').count() as u32;
+        let column = (offset - POLICY[..offset].rfind('\n').map_or(0, |i| i + 1)) as u32;
+        json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": column + delta } })
+    };
+    // Hover on a standard set: its declaration, module and docs.
+    let hover = client.request("textDocument/hover", at("secrets.all", 9));
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("let all: paths"), "{value}");
+    assert!(value.contains("from `std.secrets`"), "{value}");
+    // Hover on a local let: its doc comment.
+    let hover = client.request("textDocument/hover", at("read, write notes", 13));
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("Where the agent keeps notes."), "{hover}");
+
+    // Definition of the local let: its name on line 3.
+    let def = client.request("textDocument/definition", at("read, write notes", 13));
+    assert_eq!(def["uri"], uri);
+    assert_eq!(
+        def["range"],
+        json!({ "start": { "line": 3, "character": 4 }, "end": { "line": 3, "character": 9 } })
+    );
+    // A standard module has no file: no location.
+    assert_eq!(client.request("textDocument/definition", at("secrets.all", 9)), Value::Null);
+
+    let symbols = client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["std.secrets", "notes", "p"]);
+
+    // Formatting: one edit to what `corral fmt` writes.
+    let messy = POLICY.replace("    allow read under \"~\"", "allow    read under \"~\"");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": messy }] }),
+    );
+    client.diagnostics();
+    let edits = client.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    let edits = edits.as_array().unwrap();
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0]["newText"], POLICY);
+
+    assert_eq!(client.request("shutdown", Value::Null), Value::Null);
+    client.notify("exit", Value::Null);
+    let status = client.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
