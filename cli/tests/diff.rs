@@ -7,18 +7,8 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::text;
-
-fn corral(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+use common::{corral, text};
 
 fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
     let path = dir.join(name);
@@ -29,14 +19,14 @@ fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
 fn diff_json(dir: &Path, old: &str, new: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let mut args = vec!["diff", old, new, "--home", "/home/u", "--format", "json"];
     args.extend_from_slice(extra);
-    let out = corral(&args, dir);
+    let out = corral(dir, &args);
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", text(&out)));
     (out.status.code(), report)
 }
 
 /// `corral eval FILE --access ACCESS`: whether FILE's policy permits it.
 fn permits(dir: &Path, file: &str, access: &str) -> bool {
-    let out = corral(&["eval", file, "--home", "/home/u", "--access", access], dir);
+    let out = corral(dir, &["eval", file, "--home", "/home/u", "--access", access]);
     match out.status.code() {
         Some(0) => true,
         Some(1) => false,
@@ -119,7 +109,7 @@ fn the_same_policy_is_equal_and_the_human_report_says_so() {
     let (code, report) = diff_json(dir.path(), "old.corral", "new.corral", &[]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["equal"], true);
-    let out = corral(&["diff", "old.corral", "new.corral", "--home", "/home/u"], dir.path());
+    let out = corral(dir.path(), &["diff", "old.corral", "new.corral", "--home", "/home/u"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("equal: no access is gained or lost"),
@@ -133,7 +123,7 @@ fn the_human_report_names_the_deciding_rules_of_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "old.corral", OLD);
     write(dir.path(), "new.corral", NEW);
-    let out = corral(&["diff", "old.corral", "new.corral", "--home", "/home/u"], dir.path());
+    let out = corral(dir.path(), &["diff", "old.corral", "new.corral", "--home", "/home/u"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("gained (the new version permits, the old one denies):"), "{stdout}");
@@ -184,9 +174,9 @@ fn usage_errors_exit_2() {
         &["diff", "old.corral", "old.corral", "--policy", "q"],
         &["diff", "two.corral", "two.corral"],
     ] {
-        let out = corral(args, dir.path());
+        let out = corral(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", text(&out));
     }
-    let out = corral(&["diff", "two.corral", "two.corral", "--policy", "b"], dir.path());
+    let out = corral(dir.path(), &["diff", "two.corral", "two.corral", "--policy", "b"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -8,19 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::text;
+use common::{corral, text};
 use serde_json::Value;
-
-fn corral(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 /// One assertion that fails (an error with a counterexample) and a write
 /// to a shell rc file (the persistence check, an error with help and a
@@ -50,7 +40,7 @@ fn setup() -> tempfile::TempDir {
 
 /// `check --format json`'s diagnostics of `file`: (code, severity, line, column).
 fn checked(dir: &Path, file: &str) -> Vec<(String, String, u64, u64)> {
-    let out = corral(&["check", file, "--home", "/home/u", "--format", "json"], dir);
+    let out = corral(dir, &["check", file, "--home", "/home/u", "--format", "json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     report["files"][0]["diagnostics"]
         .as_array()
@@ -71,8 +61,8 @@ fn checked(dir: &Path, file: &str) -> Vec<(String, String, u64, u64)> {
 fn sarif_is_valid_and_carries_every_diagnostic_of_check() {
     let dir = setup();
     let out = corral(
-        &["lint", "findings.corral", "clean.corral", "--home", "/home/u", "--format", "sarif"],
         dir.path(),
+        &["lint", "findings.corral", "clean.corral", "--home", "/home/u", "--format", "sarif"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let log: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -122,7 +112,7 @@ fn sarif_is_valid_and_carries_every_diagnostic_of_check() {
     assert!(rule["helpUri"].as_str().unwrap().ends_with("/docs/diagnostics/C2001.md"));
 
     // A clean file: no results, exit 0.
-    let out = corral(&["lint", "clean.corral", "--home", "/home/u", "--format", "sarif"], dir.path());
+    let out = corral(dir.path(), &["lint", "clean.corral", "--home", "/home/u", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let log: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
@@ -131,7 +121,7 @@ fn sarif_is_valid_and_carries_every_diagnostic_of_check() {
 #[test]
 fn github_annotations_are_one_escaped_command_per_diagnostic() {
     let dir = setup();
-    let out = corral(&["lint", "findings.corral", "--home", "/home/u", "--format", "github"], dir.path());
+    let out = corral(dir.path(), &["lint", "findings.corral", "--home", "/home/u", "--format", "github"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -163,14 +153,14 @@ fn warnings_fail_only_with_deny_warnings_and_human_and_json_are_checks() {
     std::fs::write(dir.path().join("w.corral"), source).unwrap();
     let expected = checked(dir.path(), "w.corral");
     assert!(!expected.is_empty() && expected.iter().all(|d| d.1 == "warning"), "{expected:?}");
-    let out = corral(&["lint", "w.corral", "--format", "github"], dir.path());
+    let out = corral(dir.path(), &["lint", "w.corral", "--format", "github"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("::warning file=w.corral,"), "{}", text(&out));
-    let out = corral(&["lint", "w.corral", "--format", "github", "--deny-warnings"], dir.path());
+    let out = corral(dir.path(), &["lint", "w.corral", "--format", "github", "--deny-warnings"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     for format in ["human", "json"] {
-        let lint = corral(&["lint", "w.corral", "--format", format], dir.path());
-        let check = corral(&["check", "w.corral", "--format", format], dir.path());
+        let lint = corral(dir.path(), &["lint", "w.corral", "--format", format]);
+        let check = corral(dir.path(), &["check", "w.corral", "--format", format]);
         assert_eq!(
             (lint.status.code(), &lint.stdout, &lint.stderr),
             (check.status.code(), &check.stdout, &check.stderr)
@@ -181,7 +171,7 @@ fn warnings_fail_only_with_deny_warnings_and_human_and_json_are_checks() {
 #[test]
 fn an_unreadable_file_is_a_usage_error() {
     let dir = setup();
-    let out = corral(&["lint", "clean.corral", "missing.corral", "--format", "sarif"], dir.path());
+    let out = corral(dir.path(), &["lint", "clean.corral", "missing.corral", "--format", "sarif"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.corral"), "{}", text(&out));
 }

@@ -4,16 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn corral(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+mod common;
+
+use common::corral;
 
 fn build(dir: &Path, source: &str, target: &str, extra: &[&str]) -> Output {
     std::fs::write(dir.join("p.corral"), source).unwrap();

@@ -16,17 +16,23 @@ pub fn landlock() -> bool {
     abi > 0
 }
 
-/// Writes `source` to `dir/p.corral` and runs `corral build p.corral
-/// --home /home/u --target TARGET --out out EXTRA…` in `dir`.
-pub fn build(dir: &Path, target: &str, source: &str, extra: &[&str]) -> Output {
-    std::fs::write(dir.join("p.corral"), source).unwrap();
+/// `corral ARGS…` in `dir`, without colours.
+pub fn corral(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_corral"))
-        .args(["build", "--home", "/home/u", "p.corral", "--target", target, "--out", "out"])
-        .args(extra)
+        .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
+}
+
+/// Writes `source` to `dir/p.corral` and runs `corral build p.corral
+/// --home /home/u --target TARGET --out out EXTRA…` in `dir`.
+pub fn build(dir: &Path, target: &str, source: &str, extra: &[&str]) -> Output {
+    std::fs::write(dir.join("p.corral"), source).unwrap();
+    let mut args = vec!["build", "--home", "/home/u", "p.corral", "--target", target, "--out", "out"];
+    args.extend_from_slice(extra);
+    corral(dir, &args)
 }
 
 /// A command's exit status and output, for assertion messages.
