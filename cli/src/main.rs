@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Parse, resolve, type-check and lower policies; report every problem.
     Check(check::CheckArgs),
-    /// Lower a policy to an enforcement artifact (Landlock, AppContainer, MXC).
+    /// Lower a policy to an enforcement artifact (Landlock, nftables, AppContainer, MXC).
     Build(build::BuildArgs),
     /// Decide one access with the concrete evaluator and name the deciding rules.
     Eval(eval::EvalArgs),
