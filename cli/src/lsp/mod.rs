@@ -6,6 +6,11 @@
 //! verifier's on open and save), formatting (`corral fmt`), hover and go
 //! to definition on names, and the document outline. Documents are synced
 //! whole. `~` is `$HOME`, as for the other commands.
+//!
+//! Proofs run on a thread of their own, so that the editor keeps its
+//! answers while z3 works: the compiler's diagnostics go out at once, the
+//! verifier's when they are ready, unless the document changed meanwhile
+//! (each document has a revision; a stale result is dropped).
 
 mod diagnostics;
 mod navigation;
@@ -13,6 +18,7 @@ mod text;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use corral_compiler::Options;
@@ -48,6 +54,9 @@ struct Server {
     connection: Connection,
     options: Options,
     documents: HashMap<Url, Document>,
+    /// Each document's revision, bumped on every open, change, save and
+    /// close; a proof publishes only if its revision is still current.
+    revisions: Arc<Mutex<HashMap<Url, u64>>>,
 }
 
 pub fn run(args: &LspArgs) -> u8 {
@@ -84,17 +93,21 @@ pub fn run(args: &LspArgs) -> u8 {
         eprintln!("error: the language client did not initialize: {e}");
         return EXIT_FAIL;
     }
-    let mut server = Server { connection, options, documents: HashMap::new() };
+    let mut server = Server {
+        connection,
+        options,
+        documents: HashMap::new(),
+        revisions: Arc::new(Mutex::new(HashMap::new())),
+    };
     let outcome = server.main_loop();
     drop(server);
-    let joined = io_threads.join();
-    match (outcome, joined) {
-        (Ok(()), Ok(())) => EXIT_OK,
-        (Err(e), _) => {
-            eprintln!("error: {e}");
-            EXIT_FAIL
-        }
-        (_, Err(e)) => {
+    // The writer thread ends when every sender is gone, and a proof still
+    // running holds one: it is not waited for. The client has had the
+    // answer to `shutdown` before it sent `exit`.
+    drop(io_threads);
+    match outcome {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
             eprintln!("error: {e}");
             EXIT_FAIL
         }
@@ -202,22 +215,56 @@ impl Server {
             DidCloseTextDocument::METHOD => {
                 let Some(uri) = uri() else { return Ok(()) };
                 self.documents.remove(&uri);
+                self.bump(&uri);
                 self.send_diagnostics(uri, Vec::new())
             }
             _ => Ok(()),
         }
     }
 
+    /// A new revision of `uri`.
+    fn bump(&self, uri: &Url) -> u64 {
+        let mut revisions = self.revisions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let revision = revisions.entry(uri.clone()).or_insert(0);
+        *revision += 1;
+        *revision
+    }
+
+    /// Publishes the compiler's diagnostics of `uri` now and, with
+    /// `verify`, the verifier's too when a thread has them.
     fn publish(&self, uri: &Url, verify: bool) -> Result<(), String> {
         let Some(doc) = self.documents.get(uri) else { return Ok(()) };
-        let found = diagnostics::diagnostics(&doc.path, &doc.text, &self.options, verify);
-        self.send_diagnostics(uri.clone(), found)
+        let revision = self.bump(uri);
+        let found = diagnostics::diagnostics(&doc.path, &doc.text, &self.options, false);
+        self.send_diagnostics(uri.clone(), found)?;
+        if !verify {
+            return Ok(());
+        }
+        let (path, text, options) = (doc.path.clone(), doc.text.clone(), self.options.clone());
+        let (uri, sender, revisions) =
+            (uri.clone(), self.connection.sender.clone(), Arc::clone(&self.revisions));
+        std::thread::spawn(move || {
+            let found = diagnostics::diagnostics(&path, &text, &options, true);
+            // Checked and sent under the lock, so that a newer revision's
+            // diagnostics are never followed by these.
+            let revisions = revisions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if revisions.get(&uri) == Some(&revision) {
+                let _ = sender.send(publish_message(uri, found));
+            }
+        });
+        Ok(())
     }
 
     fn send_diagnostics(&self, uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Result<(), String> {
-        let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
-        self.send(Message::Notification(Notification::new(PublishDiagnostics::METHOD.to_owned(), params)))
+        // Under the revision lock: see `publish`.
+        let _revisions = self.revisions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.send(publish_message(uri, diagnostics))
     }
+}
+
+fn publish_message(uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Message {
+    let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
+    Message::Notification(Notification::new(PublishDiagnostics::METHOD.to_owned(), params))
 }
 
 /// `corral fmt` as one edit replacing the whole document; none when it is
