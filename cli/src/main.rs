@@ -42,7 +42,7 @@ enum Command {
     Lint(lint::LintArgs),
     /// Format policy files canonically.
     Fmt(fmt::FmtArgs),
-    /// The language server, on stdin and stdout (diagnostics, formatting, hover, definitions, outline).
+    /// The language server, on stdin and stdout (diagnostics, formatting, hover, definitions, completion, outline).
     Lsp(lsp::LspArgs),
     /// Enforce a policy with Landlock and run a command inside it.
     Run(run::RunArgs),

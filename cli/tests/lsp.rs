@@ -1,7 +1,7 @@
 //! `corral lsp`: a client session over stdin and stdout — initialize,
 //! diagnostics on open and save (the compiler's at once, then the
 //! verifier's) and on change (the compiler's, positions in UTF-16), hover,
-//! go to definition, the outline, formatting, shutdown.
+//! go to definition, completion, the outline, formatting, shutdown.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -124,7 +124,7 @@ policy p {
 "#;
 
 #[test]
-fn a_session_gets_diagnostics_hovers_definitions_symbols_and_formatting() {
+fn a_session_gets_diagnostics_hovers_definitions_completions_symbols_and_formatting() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.corral");
     std::fs::write(&path, POLICY).unwrap();
@@ -208,6 +208,21 @@ fn a_session_gets_diagnostics_hovers_definitions_symbols_and_formatting() {
     );
     // A standard module has no file: no location.
     assert_eq!(client.request("textDocument/definition", at("secrets.all", 9)), Value::Null);
+
+    // Completion after `secrets.`: the module's sets, with their declarations.
+    let items = client.request("textDocument/completion", at("secrets.all", 8));
+    let labels = |items: &Value| -> Vec<String> {
+        items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(labels(&items).contains(&"all".to_owned()), "{items}");
+    let all = items.as_array().unwrap().iter().find(|i| i["label"] == "all").unwrap();
+    assert_eq!(all["detail"], "let all: paths");
+    assert!(!labels(&items).contains(&"allow".to_owned()), "only the module's names after a dot");
+    // Elsewhere: the document's names, its imports, keywords, types, tiers.
+    let items = labels(&client.request("textDocument/completion", at("allow read under", 0)));
+    for expected in ["notes", "p", "secrets", "allow", "readonly", "paths", "container"] {
+        assert!(items.contains(&expected.to_owned()), "`{expected}` missing from {items:?}");
+    }
 
     let symbols = client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
     let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();

@@ -343,6 +343,58 @@ pub fn keyword_text(tok: &Tok) -> Option<&'static str> {
     })
 }
 
+/// Every keyword (the words of [`keyword_text`]), for editors.
+pub const KEYWORDS: [&str; 48] = [
+    "import",
+    "as",
+    "let",
+    "param",
+    "policy",
+    "extends",
+    "within",
+    "allow",
+    "unsafe",
+    "deny",
+    "readonly",
+    "identity",
+    "local",
+    "entra",
+    "isolation",
+    "timeout",
+    "proxy",
+    "assert",
+    "because",
+    "can",
+    "never",
+    "only",
+    "not",
+    "and",
+    "or",
+    "implies",
+    "true",
+    "false",
+    "under",
+    "connect",
+    "bind",
+    "from",
+    "tcp",
+    "udp",
+    "read",
+    "list",
+    "write",
+    "create",
+    "delete",
+    "exec",
+    "clipboard",
+    "screen",
+    "input",
+    "windows",
+    "camera",
+    "microphone",
+    "location",
+    "browser",
+];
+
 /// Is `word` reserved (a keyword that cannot name anything)?
 pub fn is_keyword(word: &str) -> bool {
     let mut lex = Tok::lexer(word);
@@ -492,5 +544,22 @@ impl Iterator for TokenStream<'_> {
             }
             return Some((start, tok, end));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use logos::Logos;
+
+    use super::{KEYWORDS, Tok, is_keyword, keyword_text};
+
+    #[test]
+    fn every_listed_keyword_lexes_as_its_own_keyword() {
+        for word in KEYWORDS {
+            assert!(is_keyword(word), "`{word}`");
+            let tok = Tok::lexer(word).next();
+            assert!(matches!(&tok, Some(Ok(t)) if keyword_text(t) == Some(word)), "`{word}`: {tok:?}");
+        }
+        assert!(!is_keyword("paths") && !is_keyword("github"));
     }
 }

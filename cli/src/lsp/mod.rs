@@ -4,7 +4,7 @@
 //!
 //! What it does: diagnostics (the compiler's on every change, with the
 //! verifier's on open and save), formatting (`corral fmt`), hover and go
-//! to definition on names, and the document outline. Documents are synced
+//! to definition on names, completion, and the document outline. Documents are synced
 //! whole. `~` is `$HOME`, as for the other commands.
 //!
 //! Proofs run on a thread of their own, so that the editor keeps its
@@ -12,6 +12,7 @@
 //! verifier's when they are ready, unless the document changed meanwhile
 //! (each document has a revision; a stale result is dropped).
 
+mod completion;
 mod diagnostics;
 mod navigation;
 mod text;
@@ -27,11 +28,14 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Notification as _,
     PublishDiagnostics,
 };
-use lsp_types::request::{DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, Request as _};
+use lsp_types::request::{
+    Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, Request as _,
+};
 use lsp_types::{
-    DocumentSymbolResponse, GotoDefinitionResponse, HoverProviderCapability, InitializeResult, OneOf,
-    PublishDiagnosticsParams, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Url,
+    CompletionOptions, CompletionResponse, DocumentSymbolResponse, GotoDefinitionResponse,
+    HoverProviderCapability, InitializeResult, OneOf, PublishDiagnosticsParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Url,
 };
 use serde_json::Value;
 
@@ -76,6 +80,10 @@ pub fn run(args: &LspArgs) -> u8 {
         definition_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".to_owned()]),
+            ..CompletionOptions::default()
+        }),
         ..ServerCapabilities::default()
     };
     let result = InitializeResult {
@@ -142,6 +150,9 @@ impl Server {
             HoverRequest::METHOD => self.at_position(&request, navigation::hover),
             GotoDefinition::METHOD => self.at_position(&request, |path, text, offset| {
                 navigation::definition(path, text, offset).map(GotoDefinitionResponse::Scalar)
+            }),
+            Completion::METHOD => self.at_position(&request, |path, text, offset| {
+                Some(CompletionResponse::Array(completion::completion(path, text, offset)))
             }),
             DocumentSymbolRequest::METHOD => self.document(&request).map(|doc| {
                 serde_json::to_value(DocumentSymbolResponse::Nested(navigation::symbols(&doc.text)))

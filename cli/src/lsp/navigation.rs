@@ -12,9 +12,9 @@ use lsp_types::{DocumentSymbol, Hover, HoverContents, Location, MarkupContent, M
 use super::text::LineIndex;
 
 /// A parsed module and where it came from.
-struct Source {
-    text: String,
-    module: Module,
+pub(super) struct Source {
+    pub text: String,
+    pub module: Module,
     /// The file, or `None` for a standard module.
     path: Option<PathBuf>,
     /// `std.secrets`, or the file name, for hovers.
@@ -55,7 +55,7 @@ fn name_at(text: &str, offset: usize) -> Option<Vec<String>> {
 }
 
 /// The item named `name` among `module`'s lets, params and policies.
-fn item<'m>(module: &'m Module, name: &str) -> Option<&'m Item> {
+pub(super) fn item<'m>(module: &'m Module, name: &str) -> Option<&'m Item> {
     module.items.iter().find(|item| match &item.kind {
         ItemKind::Let(l) => l.name.name == name,
         ItemKind::Param(p) => p.name.name == name,
@@ -65,7 +65,7 @@ fn item<'m>(module: &'m Module, name: &str) -> Option<&'m Item> {
 }
 
 /// The module an import alias of `module` (in `dir`) names.
-fn imported(module: &Module, dir: Option<&Path>, alias: &str) -> Option<Source> {
+pub(super) fn imported(module: &Module, dir: Option<&Path>, alias: &str) -> Option<Source> {
     for item in &module.items {
         let ItemKind::Import(import) = &item.kind else { continue };
         let (default, source) = match &import.source {
@@ -127,7 +127,7 @@ fn resolve(path: &Path, text: &str, offset: usize) -> Option<Target> {
 }
 
 /// The first line of an item as declared, without its value.
-fn signature(item: &Item) -> String {
+pub(super) fn signature(item: &Item) -> String {
     match &item.kind {
         ItemKind::Let(l) => match &l.ty {
             Some(ty) => format!("let {}: {}", l.name.name, ty.name),

@@ -11,6 +11,12 @@ mod syntax;
 pub use load::Input;
 pub use syntax::syntax_diagnostic;
 
+/// The names of the value types (`paths`, `hosts`, `ports`, `endpoints`),
+/// for editors.
+pub fn type_names() -> [&'static str; 4] {
+    Ty::ALL.map(Ty::name)
+}
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
