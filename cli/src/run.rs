@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use corral_backend_landlock::{LATEST_ABI, apply, lower};
 use corral_compiler::diagnostics::{Code, Severity};
+use corral_compiler::source::SourceMap;
 use serde_json::json;
 
 use crate::common::select_policy;
@@ -183,7 +184,7 @@ fn lowered_now(args: &RunArgs) -> Result<(Subject, Prepared), u8> {
     };
     let lowering = lower(policy, Path::new("/"), &options);
     let diags = &lowering.diagnostics;
-    common::print_human(diags, compilation.sources());
+    print_gaps(diags, compilation.sources(), &args.file, &policy.name);
     let prepared = Prepared {
         gaps: diags
             .iter()
@@ -196,6 +197,32 @@ fn lowered_now(args: &RunArgs) -> Result<(Subject, Prepared), u8> {
         checked_by: None,
     };
     Ok((Subject::of(policy), prepared))
+}
+
+/// The lowering's gaps, one line each: a run starts often, and
+/// `corral build` (or the audit line) has them in full.
+fn print_gaps(
+    diags: &[corral_compiler::diagnostics::Diagnostic],
+    sources: &SourceMap,
+    file: &Path,
+    policy: &str,
+) {
+    for d in diags {
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        let at = d.primary_span().map(|span| format!(" at {}", sources.location(span))).unwrap_or_default();
+        let example = d.counterexamples.first().map(|c| format!(", e.g. `{c}`")).unwrap_or_default();
+        eprintln!("{severity}[{} {}]: {}{at}{example}", d.code.as_str(), d.code.slug(), d.message);
+    }
+    if !diags.is_empty() {
+        eprintln!(
+            "note: `corral build {} --policy {policy} --target landlock --out DIR` shows each gap in full; `corral run --ruleset DIR` then starts without lowering",
+            file.display()
+        );
+    }
 }
 
 /// Reads the ruleset `corral build` wrote into `dir` and checks that it

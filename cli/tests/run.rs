@@ -399,6 +399,27 @@ fn a_prebuilt_ruleset_is_applied_only_for_the_policy_it_was_built_from() {
     assert!(text(&out).contains("another version of policy `p`"), "{}", text(&out));
 }
 
+/// A run that lowers at start names each gap in one line, with where it
+/// comes from and an example, not the full report of `corral build`.
+#[test]
+fn gaps_found_at_start_are_one_line_each() {
+    if !landlock() {
+        return;
+    }
+    let t = Tree::new();
+    let (path, _) = t.policy("gaps", "  allow read, list under \"@/ro\"\n  allow clipboard write\n");
+    let out = corral_run(&path, &[], "echo ran");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("warning[C3003 artifact-unsupported]:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("`clipboard`") && line.contains(&format!("at {}:", path.display())), "{line}");
+    assert!(stderr.contains("note: `corral build"), "{stderr}");
+    assert!(!stderr.contains('╭'), "no full report at start: {stderr}");
+}
+
 /// The audit line of a run.
 fn audit_line(out: &Output) -> serde_json::Value {
     let stderr = String::from_utf8_lossy(&out.stderr);
