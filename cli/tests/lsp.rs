@@ -22,9 +22,10 @@ struct Client {
 }
 
 impl Client {
-    fn start() -> Client {
+    fn start(extra: &[&str]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
             .args(["lsp", "--home", "/home/u"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -129,7 +130,7 @@ fn a_session_gets_diagnostics_hovers_definitions_completions_symbols_and_formatt
     let path = dir.path().join("p.corral");
     std::fs::write(&path, POLICY).unwrap();
     let uri = format!("file://{}", path.display());
-    let mut client = Client::start();
+    let mut client = Client::start(&[]);
 
     let init =
         client.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
@@ -247,4 +248,37 @@ fn a_session_gets_diagnostics_hovers_definitions_completions_symbols_and_formatt
     client.notify("exit", Value::Null);
     let status = client.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// `import a.b` is looked up as the compiler looks it up: next to the
+/// document, then under each `--lib` root.
+#[test]
+fn definitions_reach_modules_found_through_lib() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(lib.join("team")).unwrap();
+    let module = "/// What every team may read.\nlet readable: paths = under \"/srv/shared\"\n";
+    std::fs::write(lib.join("team/base.corral"), module).unwrap();
+    let text = "import team.base\n\npolicy p {\n    allow read base.readable\n}\n";
+    let path = dir.path().join("p.corral");
+    std::fs::write(&path, text).unwrap();
+    let uri = format!("file://{}", path.display());
+    let mut client = Client::start(&["--lib", lib.to_str().unwrap()]);
+    client.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+    client.notify("initialized", json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "corral", "version": 1, "text": text } }),
+    );
+    let position = json!({ "line": 3, "character": 20 });
+    let def = client
+        .request("textDocument/definition", json!({ "textDocument": { "uri": uri }, "position": position }));
+    assert_eq!(def["uri"], format!("file://{}", lib.join("team/base.corral").display()), "{def}");
+    assert_eq!(def["range"]["start"], json!({ "line": 1, "character": 4 }));
+    let hover =
+        client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": position }));
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("What every team may read."), "{hover}");
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.child.wait().unwrap().code(), Some(0));
 }

@@ -10,13 +10,13 @@ use corral_grammar::ast::{ImportSource, ItemKind, Module};
 use corral_grammar::lexer::{KEYWORDS, Tok, TokenStream};
 use lsp_types::{CompletionItem, CompletionItemKind, Documentation, MarkupContent, MarkupKind};
 
-use super::navigation::{imported, signature};
+use super::navigation::{Place, imported, signature};
 
-/// The completions at byte `offset` of `text` (the document at `path`).
-pub fn completion(path: &Path, text: &str, offset: usize) -> Vec<CompletionItem> {
+/// The completions at byte `offset` of `text` (the document at `place`).
+pub fn completion(place: Place<'_>, text: &str, offset: usize) -> Vec<CompletionItem> {
     let module = corral_grammar::parse(text).module;
     match alias_before(text, offset) {
-        Some(alias) => imported(&module, path.parent(), &alias).map_or_else(Vec::new, |m| items(&m.module)),
+        Some(alias) => imported(&module, place, &alias).map_or_else(Vec::new, |m| items(&m.module)),
         None => everything(&module),
     }
 }

@@ -148,11 +148,11 @@ impl Server {
         let id = request.id.clone();
         let result = match request.method.as_str() {
             HoverRequest::METHOD => self.at_position(&request, navigation::hover),
-            GotoDefinition::METHOD => self.at_position(&request, |path, text, offset| {
-                navigation::definition(path, text, offset).map(GotoDefinitionResponse::Scalar)
+            GotoDefinition::METHOD => self.at_position(&request, |place, text, offset| {
+                navigation::definition(place, text, offset).map(GotoDefinitionResponse::Scalar)
             }),
-            Completion::METHOD => self.at_position(&request, |path, text, offset| {
-                Some(CompletionResponse::Array(completion::completion(path, text, offset)))
+            Completion::METHOD => self.at_position(&request, |place, text, offset| {
+                Some(CompletionResponse::Array(completion::completion(place, text, offset)))
             }),
             DocumentSymbolRequest::METHOD => self.document(&request).map(|doc| {
                 serde_json::to_value(DocumentSymbolResponse::Nested(navigation::symbols(&doc.text)))
@@ -184,13 +184,14 @@ impl Server {
     fn at_position<T: serde::Serialize>(
         &self,
         request: &Request,
-        answer: impl Fn(&std::path::Path, &str, usize) -> Option<T>,
+        answer: impl Fn(navigation::Place<'_>, &str, usize) -> Option<T>,
     ) -> Result<Value, String> {
         let doc = self.document(request)?;
         let position: lsp_types::Position = serde_json::from_value(request.params["position"].clone())
             .map_err(|e| format!("no position in the request: {e}"))?;
         let offset = LineIndex::new(&doc.text).offset(&doc.text, position);
-        Ok(answer(&doc.path, &doc.text, offset)
+        let place = navigation::Place { path: &doc.path, lib_dirs: &self.options.lib_dirs };
+        Ok(answer(place, &doc.text, offset)
             .map_or(Value::Null, |v| serde_json::to_value(v).unwrap_or(Value::Null)))
     }
 

@@ -11,6 +11,14 @@ use lsp_types::{DocumentSymbol, Hover, HoverContents, Location, MarkupContent, M
 
 use super::text::LineIndex;
 
+/// Where a document is, and where its `import a.b` look after its own
+/// directory (`--lib`).
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub path: &'a Path,
+    pub lib_dirs: &'a [PathBuf],
+}
+
 /// A parsed module and where it came from.
 pub(super) struct Source {
     pub text: String,
@@ -64,8 +72,10 @@ pub(super) fn item<'m>(module: &'m Module, name: &str) -> Option<&'m Item> {
     })
 }
 
-/// The module an import alias of `module` (in `dir`) names.
-pub(super) fn imported(module: &Module, dir: Option<&Path>, alias: &str) -> Option<Source> {
+/// The module an import alias of `module` (the document at `place`)
+/// names, found as the compiler finds it.
+pub(super) fn imported(module: &Module, place: Place<'_>, alias: &str) -> Option<Source> {
+    let dir = place.path.parent();
     for item in &module.items {
         let ItemKind::Import(import) = &item.kind else { continue };
         let (default, source) = match &import.source {
@@ -87,7 +97,8 @@ pub(super) fn imported(module: &Module, dir: Option<&Path>, alias: &str) -> Opti
             (ImportSource::Module(_), Some(q)) => {
                 let rel: PathBuf =
                     q.parts.iter().map(|p| p.name.as_str()).collect::<PathBuf>().with_extension("corral");
-                let path = dir?.join(rel);
+                let roots = dir.into_iter().chain(place.lib_dirs.iter().map(PathBuf::as_path));
+                let path = roots.map(|root| root.join(&rel)).find(|p| p.is_file())?;
                 let text = std::fs::read_to_string(&path).ok()?;
                 Some(Source::new(text, Some(path), q.dotted()))
             }
@@ -109,18 +120,17 @@ enum Target {
     Module(Source),
 }
 
-fn resolve(path: &Path, text: &str, offset: usize) -> Option<Target> {
+fn resolve(place: Place<'_>, text: &str, offset: usize) -> Option<Target> {
     let parts = name_at(text, offset)?;
-    let here = Source::new(text.to_owned(), Some(path.to_path_buf()), String::new());
-    let dir = path.parent();
+    let here = Source::new(text.to_owned(), Some(place.path.to_path_buf()), String::new());
     let (first, rest) = parts.split_first()?;
     if rest.is_empty() {
         if let Some(i) = here.module.items.iter().position(|it| Some(it) == item(&here.module, first)) {
             return Some(Target::Item(here, i));
         }
-        return imported(&here.module, dir, first).map(Target::Module);
+        return imported(&here.module, place, first).map(Target::Module);
     }
-    let module = imported(&here.module, dir, first)?;
+    let module = imported(&here.module, place, first)?;
     let name = rest.last()?;
     let i = module.module.items.iter().position(|it| Some(it) == item(&module.module, name))?;
     Some(Target::Item(module, i))
@@ -165,8 +175,8 @@ fn module_summary(text: &str) -> String {
         .join(" ")
 }
 
-pub fn hover(path: &Path, text: &str, offset: usize) -> Option<Hover> {
-    let value = match resolve(path, text, offset)? {
+pub fn hover(place: Place<'_>, text: &str, offset: usize) -> Option<Hover> {
+    let value = match resolve(place, text, offset)? {
         Target::Item(source, i) => {
             let item = &source.module.items[i];
             let mut value = format!("```corral\n{}\n```", signature(item));
@@ -187,8 +197,8 @@ pub fn hover(path: &Path, text: &str, offset: usize) -> Option<Hover> {
     })
 }
 
-pub fn definition(path: &Path, text: &str, offset: usize) -> Option<Location> {
-    let (source, span) = match resolve(path, text, offset)? {
+pub fn definition(place: Place<'_>, text: &str, offset: usize) -> Option<Location> {
+    let (source, span) = match resolve(place, text, offset)? {
         Target::Item(source, i) => {
             let span = item_name_span(&source.module.items[i])?;
             (source, span)
