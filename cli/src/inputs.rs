@@ -83,3 +83,102 @@ fn invocation(file: &Path, options: &Options) -> Value {
         "set": options.params,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use corral_compiler::{Options, compile_file};
+
+    use super::{record, unchanged};
+    use crate::common::policy_digest;
+
+    /// A root file importing `shared` (found under `lib/`, after the
+    /// root's own directory) and `./extra.corral`.
+    fn tree() -> (tempfile::TempDir, PathBuf, Options) {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("shared.corral"), "let a: paths = under \"/srv/a\"\n").unwrap();
+        std::fs::write(dir.path().join("extra.corral"), "let b: paths = under \"/srv/b\"\n").unwrap();
+        let root = dir.path().join("p.corral");
+        std::fs::write(
+            &root,
+            "import shared\nimport \"./extra.corral\"\n\npolicy p {\n    allow read shared.a | extra.b\n}\n",
+        )
+        .unwrap();
+        let options = Options { home: "/home/u".to_owned(), lib_dirs: vec![lib], params: Vec::new() };
+        (dir, root, options)
+    }
+
+    fn digest(root: &Path, options: &Options) -> Option<String> {
+        let c = compile_file(root, options).ok()?;
+        (!c.has_errors()).then(|| policy_digest(c.program.policy("p").unwrap()))
+    }
+
+    /// Each change to what the compile read, or to the options, is seen;
+    /// and whenever the inputs are reported unchanged, compiling again
+    /// gives the same policy (the property `corral run --ruleset` relies on).
+    #[test]
+    fn every_change_that_can_change_the_policy_is_seen() {
+        type Change = fn(&Path, &mut Options);
+        let changes: [(&str, Change, bool); 9] = [
+            ("nothing", |_, _| {}, true),
+            (
+                "the root rewritten as it was",
+                |d, _| {
+                    let root = d.join("p.corral");
+                    std::fs::write(&root, std::fs::read(&root).unwrap()).unwrap();
+                },
+                true,
+            ),
+            (
+                "a comment in the root",
+                |d, _| {
+                    let root = d.join("p.corral");
+                    let text = std::fs::read_to_string(&root).unwrap();
+                    std::fs::write(&root, format!("{text}// reviewed\n")).unwrap();
+                },
+                false,
+            ),
+            (
+                "the lib module edited",
+                |d, _| {
+                    std::fs::write(d.join("lib/shared.corral"), "let a: paths = under \"/srv/other\"\n")
+                        .unwrap();
+                },
+                false,
+            ),
+            (
+                "a module shadowing the lib one",
+                |d, _| {
+                    std::fs::write(d.join("shared.corral"), "let a: paths = under \"/etc\"\n").unwrap();
+                },
+                false,
+            ),
+            ("the file import removed", |d, _| std::fs::remove_file(d.join("extra.corral")).unwrap(), false),
+            ("another home", |_, o| o.home = "/home/v".to_owned(), false),
+            ("another lib root", |d, o| o.lib_dirs.push(d.join("elsewhere")), false),
+            ("a param set", |_, o| o.params.push(("x".to_owned(), "1".to_owned())), false),
+        ];
+        for (what, change, same) in changes {
+            let (dir, root, mut options) = tree();
+            let compilation = compile_file(&root, &options).unwrap();
+            assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+            let recorded = record(&root, &options, &compilation);
+            let before = digest(&root, &options);
+            change(dir.path(), &mut options);
+            let now = unchanged(&recorded, &root, &options);
+            assert_eq!(now, same, "{what}");
+            if now {
+                assert_eq!(
+                    digest(&root, &options),
+                    before,
+                    "{what}: reported unchanged, but the policy changed"
+                );
+            }
+        }
+    }
+}
