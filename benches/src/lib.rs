@@ -238,6 +238,24 @@ pub fn generate_network_policy(rules: usize) -> String {
     out
 }
 
+/// A field of `/proc/self/status` in KiB, like `VmHWM:   12345 kB`
+/// (Linux; `None` elsewhere).
+pub fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// KiB as MiB with one decimal, or `?`.
+pub fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+/// The peak resident set so far (`VmHWM`), in MiB.
+pub fn peak_mib() -> String {
+    mib(status_kib("VmHWM:"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

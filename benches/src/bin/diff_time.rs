@@ -11,21 +11,11 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use corral_benches::{HOME, POLICY, generate_policy};
+use corral_benches::{HOME, POLICY, generate_policy, peak_mib};
 use corral_compiler::{Options, compile_string};
 use corral_verifier::Solver;
 use corral_verifier::diff::diff;
 use corral_verifier::refine::Verdict;
-
-fn peak_mib() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: Option<f64> = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok());
-    kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k / 1024.0))
-}
 
 fn main() -> ExitCode {
     let Some(rules) = std::env::args().nth(1).and_then(|a| a.parse::<usize>().ok()) else {

@@ -8,19 +8,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use corral_benches::{HOME, generate_policy};
+use corral_benches::{HOME, generate_policy, mib, status_kib};
 use corral_compiler::{Options, compile_string};
-
-/// A field of /proc/self/status in KiB, like `VmHWM:   12345 kB`.
-fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
-}
 
 fn main() -> ExitCode {
     let Some(rules) = std::env::args().nth(1).and_then(|a| a.parse::<usize>().ok()) else {

@@ -10,19 +10,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use corral_benches::{HOME, generate_policy_with_assertions};
+use corral_benches::{HOME, generate_policy_with_assertions, peak_mib};
 use corral_compiler::{Options, compile_string};
 use corral_verifier::checks::{CheckOptions, verify_program};
-
-fn peak_mib() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: Option<f64> = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok());
-    kib.map_or_else(|| "?".to_owned(), |k| format!("{:.1}", k / 1024.0))
-}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
