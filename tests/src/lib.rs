@@ -1,6 +1,24 @@
 //! The workspace's integration suite lives in `tests/tests/`; this library
 //! holds what several crates' tests share (a dev-dependency of theirs).
 
+use corral_compiler::diagnostics::Diagnostic;
+
+/// Diagnostics as snapshot text: `CODE Severity: message`, then each
+/// counterexample and note indented, one per line.
+pub fn diagnostics_text(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        out.push_str(&format!("{} {:?}: {}\n", d.code, d.severity, d.message));
+        for c in &d.counterexamples {
+            out.push_str(&format!("    {c}\n"));
+        }
+        for n in &d.notes {
+            out.push_str(&format!("    note: {n}\n"));
+        }
+    }
+    out
+}
+
 /// A tiny seeded generator (xorshift64*): the same seed gives the same
 /// policies and accesses on every machine, which is what makes a reported
 /// failing seed reproducible.

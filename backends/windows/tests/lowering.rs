@@ -472,15 +472,7 @@ fn render(l: &Lowering, artifact: &str) -> String {
         out.push_str(&format!("\n--- {name}\n{text}"));
     }
     out.push_str("\n--- diagnostics\n");
-    for d in &l.diagnostics {
-        out.push_str(&format!("{} {:?}: {}\n", d.code, d.severity, d.message));
-        for c in &d.counterexamples {
-            out.push_str(&format!("    {c}\n"));
-        }
-        for n in &d.notes {
-            out.push_str(&format!("    note: {n}\n"));
-        }
-    }
+    out.push_str(&corral_tests::diagnostics_text(&l.diagnostics));
     out
 }
 
