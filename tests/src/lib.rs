@@ -1,7 +1,22 @@
 //! The workspace's integration suite lives in `tests/tests/`; this library
 //! holds what several crates' tests share (a dev-dependency of theirs).
 
+use std::path::{Path, PathBuf};
+
 use corral_compiler::diagnostics::Diagnostic;
+
+/// Every `examples/*.corral` of the repository, sorted (at least the four
+/// bundled examples).
+pub fn example_files() -> Vec<PathBuf> {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "corral"));
+    files.sort();
+    assert!(files.len() >= 4, "the bundled examples under {}: {files:?}", examples.display());
+    files
+}
 
 /// Diagnostics as snapshot text: `CODE Severity: message`, then each
 /// counterexample and note indented, one per line.

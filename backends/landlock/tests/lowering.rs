@@ -292,15 +292,7 @@ impl SummaryRoot for Lowering {
 #[test]
 fn every_example_lowers_to_a_valid_snapshot() {
     let t = tree();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .expect("examples/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "corral"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4);
-    for file in files {
+    for file in corral_tests::example_files() {
         let compilation = compile_file(&file, &options()).expect("readable example");
         assert!(!compilation.has_errors(), "{}: {:?}", file.display(), compilation.diagnostics);
         for policy in &compilation.program.policies {

@@ -478,16 +478,8 @@ fn render(l: &Lowering, artifact: &str) -> String {
 
 #[test]
 fn every_example_lowers_to_valid_snapshots_for_both_targets() {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .expect("examples/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "corral"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4);
     let o = WindowsOptions::default();
-    for file in files {
+    for file in corral_tests::example_files() {
         let compilation = compile_file(&file, &options()).expect("readable example");
         assert!(!compilation.has_errors(), "{}: {:?}", file.display(), compilation.diagnostics);
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("example").to_owned();

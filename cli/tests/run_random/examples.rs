@@ -1,7 +1,7 @@
 //! Every policy of every example, for real.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -118,14 +118,7 @@ fn example_policies_match_the_kernel() {
     let runtime = base_path.join("runtime");
     let child = private_child(&runtime);
     let ports = Ports::new();
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "corral"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4, "{files:?}");
+    let files = corral_tests::example_files();
     // Every policy of every example, each with its own home.
     let mut jobs = Vec::new();
     for example in &files {

@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use corral_tests::Rng;
-use std::path::PathBuf;
 
 use corral_backend_nftables::{NftLowering, NftOptions, lower_to_nftables};
 use corral_compiler::ir::Policy;
@@ -23,20 +22,10 @@ pub fn policy(source: &str) -> Policy {
     compilation.program.policies.into_iter().next().expect("one policy")
 }
 
-pub fn examples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
 /// Every policy of every example: (file stem, policy).
 pub fn example_policies() -> Vec<(String, Policy)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(examples_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "corral"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
+    for file in corral_tests::example_files() {
         let compilation = compile_file(&file, &options()).unwrap();
         assert!(!compilation.has_errors(), "{}", file.display());
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
