@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use corral_grammar::ast::{ImportSource, Item, ItemKind, Module, Span};
+use corral_grammar::ast::{Ident, ImportSource, Item, ItemKind, Module, Span};
 use corral_grammar::lexer::{Tok, TokenStream, keyword_text};
 use lsp_types::{DocumentSymbol, Hover, HoverContents, Location, MarkupContent, MarkupKind, SymbolKind, Url};
 
@@ -62,14 +62,19 @@ fn name_at(text: &str, offset: usize) -> Option<Vec<String>> {
     Some(parts)
 }
 
-/// The item named `name` among `module`'s lets, params and policies.
-pub(super) fn item<'m>(module: &'m Module, name: &str) -> Option<&'m Item> {
-    module.items.iter().find(|item| match &item.kind {
-        ItemKind::Let(l) => l.name.name == name,
-        ItemKind::Param(p) => p.name.name == name,
-        ItemKind::Policy(p) => p.name.name == name,
-        _ => false,
-    })
+/// The name a let, param or policy declares.
+fn declared_name(item: &Item) -> Option<&Ident> {
+    match &item.kind {
+        ItemKind::Let(l) => Some(&l.name),
+        ItemKind::Param(p) => Some(&p.name),
+        ItemKind::Policy(p) => Some(&p.name),
+        _ => None,
+    }
+}
+
+/// The index of the let, param or policy named `name` in `module`.
+fn declaration(module: &Module, name: &str) -> Option<usize> {
+    module.items.iter().position(|item| declared_name(item).is_some_and(|n| n.name == name))
 }
 
 /// The module an import alias of `module` (the document at `place`)
@@ -125,14 +130,14 @@ fn resolve(place: Place<'_>, text: &str, offset: usize) -> Option<Target> {
     let here = Source::new(text.to_owned(), Some(place.path.to_path_buf()), String::new());
     let (first, rest) = parts.split_first()?;
     if rest.is_empty() {
-        if let Some(i) = here.module.items.iter().position(|it| Some(it) == item(&here.module, first)) {
+        if let Some(i) = declaration(&here.module, first) {
             return Some(Target::Item(here, i));
         }
         return imported(&here.module, place, first).map(Target::Module);
     }
     let module = imported(&here.module, place, first)?;
     let name = rest.last()?;
-    let i = module.module.items.iter().position(|it| Some(it) == item(&module.module, name))?;
+    let i = declaration(&module.module, name)?;
     Some(Target::Item(module, i))
 }
 
@@ -153,15 +158,6 @@ pub(super) fn signature(item: &Item) -> String {
             s
         }
         _ => String::new(),
-    }
-}
-
-fn item_name_span(item: &Item) -> Option<Span> {
-    match &item.kind {
-        ItemKind::Let(l) => Some(l.name.span),
-        ItemKind::Param(p) => Some(p.name.span),
-        ItemKind::Policy(p) => Some(p.name.span),
-        _ => None,
     }
 }
 
@@ -200,7 +196,7 @@ pub fn hover(place: Place<'_>, text: &str, offset: usize) -> Option<Hover> {
 pub fn definition(place: Place<'_>, text: &str, offset: usize) -> Option<Location> {
     let (source, span) = match resolve(place, text, offset)? {
         Target::Item(source, i) => {
-            let span = item_name_span(&source.module.items[i])?;
+            let span = declared_name(&source.module.items[i])?.span;
             (source, span)
         }
         Target::Module(source) => (source, Span { start: 0, end: 0 }),
