@@ -71,8 +71,7 @@ pub fn run(args: &DiffArgs) -> u8 {
     let solver = corral_verifier::Solver::new(args.timeout_ms);
     let classes = corral_verifier::isolated(|| corral_verifier::diff::diff(old.policy, new.policy, &solver));
     let settings = settings(old.policy, new.policy);
-    let differs = !settings.is_empty()
-        || classes.iter().any(|c| !matches!((&c.gained, &c.lost), (Verdict::Holds, Verdict::Holds)));
+    let differs = !settings.is_empty() || classes.iter().any(|c| !c.is_equal());
     match args.format {
         Format::Human => print_human(&old, &new, &classes, &settings),
         Format::Json => common::print_json(&report_json(&old, &new, &classes, &settings)),
@@ -186,11 +185,7 @@ fn print_human(old: &Side<'_>, new: &Side<'_>, classes: &[ClassDiff], settings: 
             println!("  {:<18}{direction}: {reason}", class.to_string());
         }
     }
-    let same: Vec<String> = classes
-        .iter()
-        .filter(|c| matches!((&c.gained, &c.lost), (Verdict::Holds, Verdict::Holds)))
-        .map(|c| c.class.to_string())
-        .collect();
+    let same: Vec<String> = classes.iter().filter(|c| c.is_equal()).map(|c| c.class.to_string()).collect();
     let differences = gained.len() + lost.len() + settings.len();
     if differences == 0 && unknown.is_empty() {
         println!("equal: no access is gained or lost, proven for every class, and no setting changed");
@@ -241,7 +236,7 @@ fn report_json(old: &Side<'_>, new: &Side<'_>, classes: &[ClassDiff], settings: 
         "unknown": unknown,
         "same": classes
             .iter()
-            .filter(|c| matches!((&c.gained, &c.lost), (Verdict::Holds, Verdict::Holds)))
+            .filter(|c| c.is_equal())
             .map(|c| c.class.to_string())
             .collect::<Vec<_>>(),
     })

@@ -74,6 +74,14 @@ pub struct ClassDiff {
     pub lost: Verdict,
 }
 
+impl ClassDiff {
+    /// Whether the class is proven the same both ways: nothing gained,
+    /// nothing lost, nothing unknown.
+    pub fn is_equal(&self) -> bool {
+        self.gained == Verdict::Holds && self.lost == Verdict::Holds
+    }
+}
+
 /// The difference between `old` and `new`, class by class (every class of
 /// [`Class::all`], in that order).
 pub fn diff(old: &Policy, new: &Policy, solver: &Solver) -> Vec<ClassDiff> {

@@ -47,11 +47,7 @@ fn main() -> ExitCode {
     let changed = corral_verifier::isolated(|| diff(old_policy, new_policy, &solver));
     let changed_ms = start.elapsed().as_secs_f64() * 1e3;
     let differs = |report: &[corral_verifier::diff::ClassDiff]| {
-        report
-            .iter()
-            .filter(|c| !matches!((&c.gained, &c.lost), (Verdict::Holds, Verdict::Holds)))
-            .map(|c| c.class.to_string())
-            .collect::<Vec<_>>()
+        report.iter().filter(|c| !c.is_equal()).map(|c| c.class.to_string()).collect::<Vec<_>>()
     };
     let unknown = changed
         .iter()
