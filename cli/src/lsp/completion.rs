@@ -86,27 +86,18 @@ fn everything(module: &Module) -> Vec<CompletionItem> {
             });
         }
     }
-    let words = |words: &mut dyn Iterator<Item = &'static str>, kind, detail: &str| -> Vec<CompletionItem> {
-        words
-            .map(|w| CompletionItem {
-                label: w.to_owned(),
-                kind: Some(kind),
-                detail: Some(detail.to_owned()),
-                ..CompletionItem::default()
-            })
-            .collect()
+    let word = |label: &str, kind, detail: &str| CompletionItem {
+        label: label.to_owned(),
+        kind: Some(kind),
+        detail: Some(detail.to_owned()),
+        ..CompletionItem::default()
     };
-    out.extend(words(&mut KEYWORDS.into_iter(), CompletionItemKind::KEYWORD, "keyword"));
-    out.extend(words(
-        &mut corral_compiler::resolve::type_names().into_iter(),
-        CompletionItemKind::TYPE_PARAMETER,
-        "type",
-    ));
-    out.extend(words(
-        &mut Tier::ALL.into_iter().map(Tier::keyword),
-        CompletionItemKind::ENUM_MEMBER,
-        "isolation tier",
-    ));
+    out.extend(KEYWORDS.iter().map(|w| word(w, CompletionItemKind::KEYWORD, "keyword")));
+    let types = corral_compiler::resolve::type_names();
+    out.extend(types.iter().map(|t| word(t, CompletionItemKind::TYPE_PARAMETER, "type")));
+    out.extend(
+        Tier::ALL.iter().map(|t| word(t.keyword(), CompletionItemKind::ENUM_MEMBER, "isolation tier")),
+    );
     out
 }
 
